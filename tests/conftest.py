@@ -1,0 +1,26 @@
+"""Shared pytest setup: markers, repo root on sys.path, the shared fixtures folder."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: end-to-end tests (seconds to minutes); run in CI")
+    config.addinivalue_line("markers", "tf: needs TensorFlow / LiteRT")
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """../shared/fixtures, or skip the test when it is absent (a user's own clone)."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"golden fixtures folder {FIXTURES} is absent")
+    return FIXTURES
