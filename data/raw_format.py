@@ -6,6 +6,7 @@ landmarks (all x, then all y, then all z). NaN = not detected.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +37,47 @@ def sequences_to_frame(sequences: dict[int, np.ndarray]) -> pd.DataFrame:
     return df
 
 
+@lru_cache(maxsize=1)
+def _pandas_schema_metadata() -> dict[bytes, bytes]:
+    """The pandas metadata pyarrow stores for a raw table (so pd.read_parquet restores the sequence_id index)."""
+    return pa.Table.from_pandas(sequences_to_frame({}), preserve_index=True).schema.metadata
+
+
+def sequences_to_table(sequences: dict[int, np.ndarray]) -> pa.Table:
+    """The Arrow table of `sequences_to_frame(sequences)` (same schema, NaN stored as null), built column-wise.
+
+    About 7x faster than going through pandas; a (T, 543, 3) input that is a transposed view of a
+    coordinate-major (3, 543, T) array is used without a copy.
+    """
+    blocks, index, frames = [], [], []
+    for seq_id, xyz in sequences.items():
+        xyz = np.asarray(xyz, dtype=np.float32)
+        if xyz.ndim != 3 or xyz.shape[1:] != (N_HOLISTIC, 3):
+            raise ValueError(f"sequence {seq_id}: expected shape (T, {N_HOLISTIC}, 3), got {xyz.shape}")
+        blocks.append(xyz.transpose(2, 1, 0).reshape(3 * N_HOLISTIC, len(xyz)))  # (1629, T): all x, all y, all z
+        index.append(np.full(len(xyz), seq_id, dtype=np.int64))
+        frames.append(np.arange(len(xyz), dtype=np.int16))
+    if not blocks:
+        return pa.Table.from_pandas(sequences_to_frame({}), preserve_index=True)
+    values = np.concatenate(blocks, axis=1)
+    arrays = [pa.array(np.concatenate(frames))] + [pa.array(v, from_pandas=True) for v in values]
+    arrays.append(pa.array(np.concatenate(index)))
+    table = pa.Table.from_arrays(arrays, names=RAW_COLUMNS + ["sequence_id"])
+    return table.replace_schema_metadata(_pandas_schema_metadata())
+
+
 def write_landmark_parquet(path: str | Path, sequences: dict[int, np.ndarray]) -> None:
-    """Write one raw landmark file atomically (temp file + rename)."""
+    """Write one raw landmark file atomically (temp file + rename).
+
+    Dictionary encoding is kept for the integer columns only: on float landmark columns it costs ~10x
+    the write time and makes the file larger.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(sequences_to_frame(sequences), preserve_index=True)
+    table = sequences_to_table(sequences)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, use_dictionary=["frame", "sequence_id"])
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -59,7 +93,8 @@ def read_landmark_parquet(path: str | Path, columns: list[str]) -> dict[int, np.
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as e:
         raise ValueError(f"{path}: cannot read parquet file ({e})") from e
-    missing = [c for c in columns if c not in schema.names]
+    available = set(schema.names)  # one set: `schema.names` rebuilds a 1,631-item list on every access
+    missing = [c for c in columns if c not in available]
     if missing:
         raise ValueError(f"{path}: missing columns {missing[:5]} ({len(missing)} in all)")
     try:

@@ -1,0 +1,46 @@
+"""Write datamount/train_folded.csv and supplemental_metadata_folded.csv (SPEC §1.4; policy in data/folds.py).
+
+    python scripts/make_folds.py --datamount datamount                       # after scripts/prepare_data.py
+    python scripts/make_folds.py --raw datamount/asl-fingerspelling --strategy random --seed 0
+
+By default the metadata rows come from the datamount (the rows scripts/prepare_data.py converted);
+--raw reads train.csv / supplemental_metadata.csv of a raw folder instead (e.g. when the npy files
+came from elsewhere). seq_len is read from each npy; a listed row without its npy is an error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.datamount import DEFAULT_ROOT  # noqa: E402
+from data.folds import fold_summary, make_folds  # noqa: E402
+from scripts.prepare_data import EXIT_ABORTED, add_fold_args  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="folder with train.csv / supplemental_metadata.csv (default: the datamount)")
+    parser.add_argument("--datamount", type=Path, default=DEFAULT_ROOT, help="datamount root (default datamount)")
+    add_fold_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        train, supplemental = make_folds(args.datamount, args.raw, args.n_folds, args.seed, args.strategy)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"make_folds: ERROR: {e}", file=sys.stderr)
+        return EXIT_ABORTED
+    print(fold_summary(train, "train_folded.csv"))
+    print(fold_summary(supplemental, "supplemental_metadata_folded.csv"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

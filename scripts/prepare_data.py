@@ -1,0 +1,79 @@
+"""Raw competition-format data -> datamount npy layout + folds (SPEC §1).
+
+    python scripts/prepare_data.py --raw datamount/asl-fingerspelling --datamount datamount --workers 8
+    python scripts/prepare_data.py --raw datamount/synthetic              # the embedded synthetic set
+
+Writes datamount/train_landmarks_npy/<file_id>/<sequence_id>.npy, inference_args.json,
+character_to_prediction_index.json, symmetry.csv, the converted metadata rows, prepare_report.json and
+(unless --no-folds) train_folded.csv + supplemental_metadata_folded.csv (see scripts/make_folds.py).
+
+Exit status: 0 all converted; 1 some sequences skipped with a report (0 with --allow-problems);
+2 a structural error: nothing converted (missing folder, CSV without a required column, ...) or
+folds impossible (e.g. fewer participants than folds).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT  # noqa: E402
+from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds  # noqa: E402
+from data.prepare import PrepareError, prepare, summarize  # noqa: E402
+
+EXIT_PROBLEMS = 1
+EXIT_ABORTED = 2
+
+
+def add_fold_args(parser: argparse.ArgumentParser) -> None:
+    """The fold options shared with scripts/make_folds.py."""
+    parser.add_argument("--n-folds", type=int, default=DEFAULT_N_FOLDS, help="number of folds (default 4)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="fold seed (default 42)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="participant",
+                        help="participant: folds grouped by participant_id (default); random: row-level shuffle")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=DEFAULT_RAW_DIR,
+                        help=f"raw competition-format folder (default {DEFAULT_RAW_DIR})")
+    parser.add_argument("--datamount", type=Path, default=DEFAULT_ROOT, help="output root (default datamount)")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
+                        help="parallel processes over parquet files (default min(8, CPUs))")
+    parser.add_argument("--overwrite", action="store_true", help="re-convert sequences whose npy already exists")
+    parser.add_argument("--allow-problems", action="store_true",
+                        help="exit 0 even if some sequences were skipped (they stay listed in prepare_report.json)")
+    parser.add_argument("--no-folds", action="store_true", help="do not write the fold CSVs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_fold_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = prepare(args.raw, args.datamount, args.workers, args.overwrite, progress=not args.quiet)
+    except PrepareError as e:
+        print(f"prepare_data: ERROR: {e}", file=sys.stderr)
+        return EXIT_ABORTED
+    print(summarize(report))
+    if not args.no_folds:
+        try:
+            train, supplemental = make_folds(args.datamount, None, args.n_folds, args.seed, args.strategy)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"prepare_data: ERROR while making folds: {e}", file=sys.stderr)
+            return EXIT_ABORTED
+        print(fold_summary(train, "train_folded.csv"))
+        print(fold_summary(supplemental, "supplemental_metadata_folded.csv"))
+    if report.problems and not args.allow_problems:
+        print("prepare_data: some sequences were skipped (see above); --allow-problems accepts this", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
