@@ -7,6 +7,7 @@ Values are SPEC §2-§7. Importing this module does no file or network I/O.
 from types import SimpleNamespace
 
 from data import tokenizer
+from data.augmentations import Compose, Resample, SpatialAffine, SpatialMask, TemporalMask
 from data.landmarks import N_LANDMARKS
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
@@ -41,7 +42,20 @@ cfg.n_landmarks = N_LANDMARKS  # 130
 cfg.min_seq_len = 15  # train rows with fewer frames are dropped
 cfg.flip_aug = 0.5
 cfg.outer_cutmix_aug = 0.5
-cfg.train_aug = None  # replaced below by the SPEC §4.2 pipeline factory (data helper fills this in)
+
+
+def train_aug(landmarks: list[str]) -> Compose:
+    """The round-1 training augmentation, in order (SPEC §4.2); `landmarks` = the 130 kept landmark names."""
+    del landmarks  # no landmark-specific transform in round 1; the argument keeps the factory contract
+    return Compose([
+        Resample(sample_rate=(0.5, 1.5), p=0.8),
+        SpatialAffine(scale=(0.8, 1.2), shear=(-0.15, 0.15), shift=(-0.1, 0.1), degree=(-30, 30), p=0.75),
+        TemporalMask(size=(0.2, 0.4), num_masks=(1, 2), mask_value=0.0, p=0.5),
+        SpatialMask(size=(0.05, 0.1), mask_value=0.0, mode="relative", p=0.5),  # NOTE(original): a no-op (Q1)
+    ])
+
+
+cfg.train_aug = train_aug  # built per dataset from the data's landmark names: cfg.train_aug(landmarks)
 cfg.val_aug = None
 
 # model (mdl_1_pt)
@@ -57,6 +71,7 @@ cfg.attn_dropout = 0.1  # mdl_1 only: dropout on relative-attention probabilitie
 cfg.stem_bn_momentum = 0.95
 cfg.decoder_mask_aug = 0.2  # decoder-input tokens replaced by MASK_ID in training
 cfg.val_mode = "padded"
+cfg.val_decoder = "original"  # greedy decoder of validation: original (recompute, as the original) | cached
 # decoder (Speech2Text-style, SPEC §5.6), built locally: never from_pretrained
 cfg.decoder_layers = 2
 cfg.decoder_heads = 4
