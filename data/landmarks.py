@@ -122,8 +122,8 @@ def write_inference_args(path: str | Path, columns: list[str] = SELECTED_COLUMNS
     Path(path).write_text(json.dumps({"selected_columns": list(columns)}))
 
 
-def read_inference_args(path: str | Path) -> list[str]:
-    """Landmark names (prefix stripped) of the first N_LANDMARKS selected columns of an inference_args.json."""
+def read_selected_columns(path: str | Path) -> list[str]:
+    """The 3 * N_LANDMARKS `selected_columns` of an inference_args.json, in file order (what Kaggle feeds)."""
     path = Path(path)
     try:
         cols = json.loads(path.read_text())["selected_columns"]
@@ -131,4 +131,9 @@ def read_inference_args(path: str | Path) -> list[str]:
         raise ValueError(f"{path}: not a valid inference_args.json with 'selected_columns' ({e})") from e
     if len(cols) != 3 * N_LANDMARKS:
         raise ValueError(f"{path}: expected {3 * N_LANDMARKS} selected_columns, got {len(cols)}")
-    return [c[2:] for c in cols[:N_LANDMARKS]]
+    return list(cols)
+
+
+def read_inference_args(path: str | Path) -> list[str]:
+    """Landmark names (prefix stripped) of the first N_LANDMARKS selected columns of an inference_args.json."""
+    return [c[2:] for c in read_selected_columns(path)[:N_LANDMARKS]]

@@ -1,0 +1,93 @@
+"""PyTorch checkpoints -> Keras twins -> inference tf.Module -> SavedModel -> fp16 TFLite (SPEC §9.1, §9.4).
+
+    from export.convert import export_ensemble
+    result = export_ensemble(cfg, torch_nets, out_dir)   # model.tflite, saved_model/, inference_args.json
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: oneDNN graph rewrites mis-compute the GLU
+
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+from torch import nn  # noqa: E402
+
+from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # noqa: E402
+from export.litert import SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
+from export.paths import INFERENCE_ARGS_NAME, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
+from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
+from models.keras.net import Net  # noqa: E402
+from models.keras.port import port_weights  # noqa: E402
+
+@dataclass
+class ExportResult:
+    """Files written by `export_ensemble` and how long each stage took (seconds)."""
+
+    tflite: Path
+    saved_model: Path
+    inference_args: Path
+    size_bytes: int
+    seconds: dict[str, float]
+
+
+def keras_twin(torch_net: nn.Module, cfg: SimpleNamespace, landmarks: list[str] = SELECTED_LANDMARKS) -> Net:
+    """A Keras `Net` carrying `torch_net`'s weights (every tensor checked, see models.keras.port)."""
+    net = Net(cfg, landmarks)
+    port_weights(torch_net, net)
+    return net
+
+
+def save_saved_model(module: InferenceModule, path: Path) -> Path:
+    """SavedModel with the single signature `serving_default` = `module.serve`."""
+    tf.saved_model.save(module, str(path), signatures={SIGNATURE_KEY: module.serve})
+    return path
+
+
+def convert_saved_model(path: Path) -> bytes:
+    """fp16-weight TFLite flatbuffer of a SavedModel (builtin ops only), as the original's converter settings."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(path))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def check_no_variables(flatbuffer: bytes) -> None:
+    """Raise if the weights were not frozen into constants (the Keras-in-tf.Module trap)."""
+    found = VARIABLE_OPS & set(op_counts(flatbuffer))
+    if found:
+        raise RuntimeError(f"the TFLite model contains variable ops {sorted(found)}: Keras weights were not "
+                           "tracked by the tf.Module and would be garbage at run time")
+
+
+def inference_columns(landmarks: list[str]) -> list[str]:
+    """The 390 `selected_columns` the graph expects: all x, then all y, then all z, in landmark order."""
+    return [f"{c}_{name}" for c in COORDS for name in landmarks]
+
+
+def export_ensemble(cfg: SimpleNamespace, torch_nets: list[nn.Module], out_dir: str | Path,
+                    landmarks: list[str] = SELECTED_LANDMARKS) -> tuple[ExportResult, InferenceModule]:
+    """Port every seed, build the SPEC §9.3 graph, write SavedModel, model.tflite and inference_args.json."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seconds = {}
+    start = time.perf_counter()
+    module = build_inference_module([keras_twin(n, cfg, landmarks) for n in torch_nets], cfg.max_len)
+    seconds["port"] = time.perf_counter() - start
+    start = time.perf_counter()
+    saved = save_saved_model(module, out_dir / SAVED_MODEL_NAME)
+    seconds["saved_model"] = time.perf_counter() - start
+    start = time.perf_counter()
+    flatbuffer = convert_saved_model(saved)
+    seconds["tflite"] = time.perf_counter() - start
+    check_no_variables(flatbuffer)
+    tflite = out_dir / TFLITE_NAME
+    tflite.write_bytes(flatbuffer)
+    args = out_dir / INFERENCE_ARGS_NAME
+    write_inference_args(args, inference_columns(landmarks))
+    seconds["total"] = sum(seconds.values())
+    return ExportResult(tflite, saved, args, check_model_size(tflite), seconds), module

@@ -1,0 +1,10 @@
+"""Keras 3 (TensorFlow backend) twin of `mdl_2_pt.Net`'s inference path, for the TFLite export (SPEC §9).
+
+* `feature_extractor`, `squeezeformer`, `decoder`, `net`: layers whose attribute names mirror the PyTorch
+  modules (`feature_extractor_lhand`, `encoder.blocks[i].mhsa_llama.q_proj`, `decoder.decoder.layers[i].fc1`...),
+  working on ONE unpadded sequence (no batch axis, no masks: SPEC §9.2).
+* `port`: copies PyTorch weights by walking both trees in parallel, checking every tensor and shape.
+* `inference`: the exported tf.Module (preprocessing, ensemble, fallbacks, KV-cached greedy loop; SPEC §9.3).
+
+Importing these modules imports TensorFlow; training code never does.
+"""
