@@ -1,0 +1,308 @@
+"""The whole recipe at demo scale on the synthetic data set, on a CPU (`make demo` runs this).
+
+    python scripts/run_demo.py                 # every step; skips steps already done with the same inputs
+    python scripts/run_demo.py --force         # redo everything
+    python scripts/run_demo.py --no-export     # stop after round 2 (no TensorFlow needed)
+
+Steps, each a subprocess with this Python, stopping the demo on the first failure:
+  a. synthetic raw data      scripts/make_synthetic_data.py --preset demo --out datamount/synthetic
+  b. prepare + folds         scripts/prepare_data.py --raw datamount/synthetic  (npy files, train_folded.csv, ...)
+  c. round 1                 train.py -C demo_1 --fold k --seed 42   for k = 0..3
+  d. OOF table               scripts/get_train_folded_oof_supp.py -C demo_1
+  e. round 2                 train.py -C demo_2 --fold -1 --seed S   for S = 1, 2
+  f. TFLite export           scripts/convert_cfg_2_to_tf_lite.py -C demo_2
+  g. TFLite scoring          scripts/score_tflite.py -C demo_2
+The training runs of c and e go `--jobs` at a time (default 2) with one torch thread each: on a small CPU two
+single-threaded runs side by side are much faster than one run whose threads contend. Their output lines are
+prefixed with [fold<k>] / [seed<S>].
+A step is skipped only when the state file (datamount/demo_state.json) says it finished with the same commands and
+the same inputs (the config and script files it depends on), all its outputs exist, and no earlier step was redone.
+The summary (time per step, round-1 OOF score, round-2 validation scores against the dummy-phrase baseline, TFLite
+score) is printed and written to datamount/demo_summary.json.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(ROOT))
+
+from export.paths import SCORE_JSON, TFLITE_NAME  # noqa: E402  (TensorFlow-free file names)
+
+DATAMOUNT = Path("datamount")
+SYNTHETIC = DATAMOUNT / "synthetic"
+STATE_FILE = DATAMOUNT / "demo_state.json"
+SUMMARY_FILE = DATAMOUNT / "demo_summary.json"
+ROUND1_SEED = 42
+ROUND2_SEEDS = (1, 2)
+N_FOLDS = 4
+POLL_S = 0.5
+TERMINATE_WAIT_S = 30
+DATA_WORKERS = min(2, os.cpu_count() or 1)
+TRAIN_DEPS = ("train.py", "configs/cfg_1.py", "configs/cfg_2.py")
+
+
+@dataclass
+class Step:
+    """One demo step: commands, files it reads (fingerprinted) and files it must leave behind.
+
+    Commands of a `parallel` step are independent (e.g. the four folds) and may run side by side.
+    """
+
+    name: str
+    title: str
+    commands: list[list[str]]
+    deps: tuple[str, ...] = ()
+    outputs: list[Path] = field(default_factory=list)
+    parallel: bool = False
+    labels: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(json.dumps(self.commands).encode())
+        for dep in self.deps:
+            digest.update((ROOT / dep).read_bytes())
+        return digest.hexdigest()
+
+
+def script(path: str, *args: str) -> list[str]:
+    """A command running a repo script with this interpreter; a missing script is an error, never a skip."""
+    if not (ROOT / path).exists():
+        raise FileNotFoundError(f"demo step needs {path}, which does not exist in {ROOT}")
+    return [sys.executable, str(ROOT / path), *args]
+
+
+def weights(cfg_name: str, fold: int) -> Path:
+    """Run folder of a demo training run (relative to the repo root)."""
+    return DATAMOUNT / "weights" / cfg_name / f"fold{fold}"
+
+
+def training_steps() -> list[Step]:
+    """Round 1 (4 folds), OOF, round 2 (2 seeds)."""
+    folds = range(N_FOLDS)
+    round1 = Step("round1", f"round 1: train.py -C demo_1 --fold k for k = 0..{N_FOLDS - 1}",
+                  [script("train.py", "-C", "demo_1", "--fold", str(k), "--seed", str(ROUND1_SEED)) for k in folds],
+                  TRAIN_DEPS + ("configs/demo_1.py",),
+                  [weights("demo_1", k) / f"{kind}_seed{ROUND1_SEED}.pth" for k in folds
+                   for kind in ("checkpoint_last", "val_data")],
+                  parallel=True, labels=[f"fold{k}" for k in folds])
+    oof = Step("oof", "OOF table: scripts/get_train_folded_oof_supp.py -C demo_1",
+               [script("scripts/get_train_folded_oof_supp.py", "-C", "demo_1")],
+               ("scripts/get_train_folded_oof_supp.py",),
+               [DATAMOUNT / "train_folded_oof_supp.csv", DATAMOUNT / "train_folded_oof_supp_summary.json"])
+    round2 = Step("round2", f"round 2: train.py -C demo_2 --fold -1 --seed S for S in {ROUND2_SEEDS}",
+                  [script("train.py", "-C", "demo_2", "--fold", "-1", "--seed", str(s)) for s in ROUND2_SEEDS],
+                  TRAIN_DEPS + ("configs/demo_2.py",),
+                  [weights("demo_2", -1) / f"{kind}_seed{s}.{ext}" for s in ROUND2_SEEDS
+                   for kind, ext in (("checkpoint_last", "pth"), ("metrics", "jsonl"))],
+                  parallel=True, labels=[f"seed{s}" for s in ROUND2_SEEDS])
+    return [round1, oof, round2]
+
+
+def export_steps() -> list[Step]:
+    """TFLite conversion of both round-2 seeds (named explicitly: older checkpoints may share the folder) and its
+    score on the validation fold."""
+    run = weights("demo_2", -1)
+    checkpoints = [str(run / f"checkpoint_last_seed{s}.pth") for s in ROUND2_SEEDS]
+    return [
+        Step("tflite_convert", "TFLite export: scripts/convert_cfg_2_to_tf_lite.py -C demo_2",
+             [script("scripts/convert_cfg_2_to_tf_lite.py", "-C", "demo_2", "--checkpoints", *checkpoints)],
+             ("scripts/convert_cfg_2_to_tf_lite.py",), [run / TFLITE_NAME]),
+        Step("tflite_score", "TFLite scoring: scripts/score_tflite.py -C demo_2",
+             [script("scripts/score_tflite.py", "-C", "demo_2")], ("scripts/score_tflite.py",),
+             [run / SCORE_JSON]),
+    ]
+
+
+def all_steps(with_export: bool) -> list[Step]:
+    data = [
+        Step("synthetic", "synthetic raw data: scripts/make_synthetic_data.py --preset demo",
+             [script("scripts/make_synthetic_data.py", "--preset", "demo", "--out", str(SYNTHETIC), "--overwrite",
+                     "--workers", str(DATA_WORKERS), "--quiet")],
+             ("scripts/make_synthetic_data.py",), [SYNTHETIC / "train.csv", SYNTHETIC / "supplemental_metadata.csv"]),
+        Step("prepare", "npy layout + folds: scripts/prepare_data.py",
+             [script("scripts/prepare_data.py", "--raw", str(SYNTHETIC), "--datamount", str(DATAMOUNT), "--quiet",
+                     "--overwrite")],
+             ("scripts/prepare_data.py",),
+             [DATAMOUNT / "train_folded.csv", DATAMOUNT / "supplemental_metadata_folded.csv"]),
+    ]
+    return data + training_steps() + (export_steps() if with_export else [])
+
+
+def fail(step: Step, command: list[str], status: int) -> None:
+    print(f"\nDEMO FAILED in step '{step.name}' (exit status {status}): {' '.join(command)}", file=sys.stderr)
+    sys.exit(status or 1)
+
+
+def pump(stream, label: str) -> None:
+    """Copy a child's output to ours, each line prefixed with its label."""
+    for line in stream:
+        print(f"[{label}] {line}", end="", flush=True)
+
+
+def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
+    """Run the step's commands `jobs` at a time; on a failure stop the others and exit."""
+    pending = list(zip(step.labels, step.commands))
+    running: list[tuple[list[str], subprocess.Popen, threading.Thread]] = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            label, command = pending.pop(0)
+            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+            thread = threading.Thread(target=pump, args=(proc.stdout, label), daemon=True)
+            thread.start()
+            running.append((command, proc, thread))
+        time.sleep(POLL_S)
+        for item in list(running):
+            command, proc, thread = item
+            if proc.poll() is None:
+                continue
+            thread.join()
+            running.remove(item)
+            if proc.returncode != 0:
+                for _, other, _ in running:
+                    other.terminate()
+                    other.wait(timeout=TERMINATE_WAIT_S)
+                fail(step, command, proc.returncode)
+
+
+def run_step(step: Step, jobs: int) -> float:
+    """Run the step's commands (output streamed); exits the demo with the command's status on failure."""
+    start = time.time()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if step.parallel and jobs > 1:
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))  # no thread oversubscription
+        run_parallel(step, jobs, env)
+    else:
+        for command in step.commands:
+            result = subprocess.run(command, cwd=ROOT, env=env)
+            if result.returncode != 0:
+                fail(step, command, result.returncode)
+    for path in step.outputs:
+        if not (ROOT / path).exists():
+            print(f"\nDEMO FAILED: step '{step.name}' did not write {path}", file=sys.stderr)
+            sys.exit(1)
+    return time.time() - start
+
+
+def load_state() -> dict[str, str]:
+    path = ROOT / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_state(state: dict[str, str]) -> None:
+    path = ROOT / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, path)
+
+
+def run_all(steps: list[Step], force: bool, jobs: int) -> dict[str, float | str]:
+    """Run or skip every step in order; returns the wall time per step ('skipped' when skipped)."""
+    state = {} if force else load_state()
+    times: dict[str, float | str] = {}
+    redo = force
+    for i, step in enumerate(steps, 1):
+        fingerprint = step.fingerprint()
+        done = state.get(step.name) == fingerprint and all((ROOT / p).exists() for p in step.outputs)
+        banner = f"[{i}/{len(steps)}] {step.title}"
+        print(f"\n{'=' * 100}\n{banner}\n{'=' * 100}", flush=True)
+        if done and not redo:
+            print("already done with the same inputs: skipped (use --force to redo)", flush=True)
+            times[step.name] = "skipped"
+            continue
+        redo = True  # every later step depends on this one
+        state.pop(step.name, None)
+        save_state(state)
+        times[step.name] = run_step(step, jobs)
+        state[step.name] = fingerprint
+        save_state(state)
+        print(f"--- {step.name}: {times[step.name]:.1f} s", flush=True)
+    return times
+
+
+def last_val_record(path: Path) -> dict:
+    """The last validation record of a run's metrics JSONL."""
+    from training.logger import read_metrics
+
+    records = [r for r in read_metrics(path) if r["split"] == "val"]
+    if not records:
+        raise ValueError(f"{path}: no validation record")
+    return records[-1]
+
+
+def collect_summary(times: dict[str, float | str], wall: float) -> dict:
+    """Scores of every stage, read back from the files the steps wrote."""
+    summary: dict = {"wall_time_s": round(wall, 1), "step_time_s": {k: (round(v, 1) if isinstance(v, float) else v)
+                                                                    for k, v in times.items()}}
+    oof = ROOT / DATAMOUNT / "train_folded_oof_supp_summary.json"
+    if oof.exists():
+        summary["round1_oof"] = {k: v for k, v in json.loads(oof.read_text()).items() if k.startswith("score")}
+    summary["round2_val"] = {}
+    for seed in ROUND2_SEEDS:
+        metrics = ROOT / weights("demo_2", -1) / f"metrics_seed{seed}.jsonl"
+        if metrics.exists():
+            record = last_val_record(metrics)
+            summary["round2_val"][f"seed{seed}"] = {k: v for k, v in record.items() if k.startswith("score")}
+    tflite = ROOT / weights("demo_2", -1) / SCORE_JSON
+    if tflite.exists():
+        summary["tflite"] = json.loads(tflite.read_text())
+    return summary
+
+
+def print_summary(summary: dict) -> None:
+    print(f"\n{'=' * 100}\nDEMO SUMMARY (total {summary['wall_time_s']:.0f} s)\n{'=' * 100}")
+    for name, t in summary["step_time_s"].items():
+        print(f"  {name:<18} {t if isinstance(t, str) else f'{t:8.1f} s'}")
+    rows = [("round 1 OOF", summary.get("round1_oof", {}))]
+    rows += [(f"round 2 {seed}", scores) for seed, scores in summary["round2_val"].items()]
+    if "tflite" in summary:
+        rows.append(("TFLite", summary["tflite"]))
+    print(f"\n  {'':<16} {'score_lev':>10} {'score_dl':>10} {'lev_pp':>10} {'dummy_lev':>10} {'dummy_dl':>10}")
+    for label, s in rows:
+        cells = [s.get(k) for k in ("score_lev", "score_dl", "score_lev_pp", "score_lev_dummy", "score_dl_dummy")]
+        print(f"  {label:<16} " + " ".join(f"{c:>10.4f}" if isinstance(c, float) else f"{'-':>10}" for c in cells))
+    print("\nscore_lev = official competition metric (normalised Levenshtein); score_dl = the original's local "
+          "Damerau-Levenshtein metric; _pp = after the dummy-phrase fallback; dummy = every prediction "
+          "'2 a-e -aroe'.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--force", action="store_true", help="redo every step")
+    parser.add_argument("--no-export", action="store_true", help="skip the TFLite steps f and g")
+    parser.add_argument("--until", default=None, help="stop after the step of this name (e.g. prepare, round1)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="training runs side by side in rounds 1 and 2 (default: 2, or 1 on a 1-CPU machine)")
+    args = parser.parse_args(argv)
+    start = time.time()
+    try:
+        steps = all_steps(with_export=not args.no_export)
+    except FileNotFoundError as e:
+        print(f"run_demo: ERROR: {e}", file=sys.stderr)
+        return 1
+    names = [step.name for step in steps]
+    if args.until is not None:
+        if args.until not in names:
+            parser.error(f"--until {args.until}: no such step; the steps are {', '.join(names)}")
+        steps = steps[:names.index(args.until) + 1]
+    times = run_all(steps, args.force, max(1, args.jobs))
+    summary = collect_summary(times, time.time() - start)
+    (ROOT / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
+    print_summary(summary)
+    print(f"\nwritten: {SUMMARY_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

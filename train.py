@@ -1,0 +1,194 @@
+"""Train one fold of an experiment config (SPEC §6).
+
+    python train.py -C cfg_1 --fold 0            # round 1, folds 0..3
+    python train.py -C cfg_2 --fold -1           # round 2 full fit; run twice (random seeds)
+    python train.py -C demo_1 --fold 0 --epochs 2 --batch_size 16 --device cpu
+    torchrun --nproc_per_node 2 train.py -C cfg_2 --fold -1      # DDP (NCCL on GPUs, gloo on CPU)
+    python train.py -C cfg_2 --fold -1 --seed 1234 --resume      # continue an interrupted run
+
+Any config key can be overridden with `--key value` (see configs/__init__.py for the strict rules).
+Outputs go to `{output_dir}/fold{fold}/`: checkpoint_last_seed{seed}.pth ({'model': state_dict}),
+val_data_seed{seed}.pth, config_seed{seed}.json, metrics_seed{seed}.jsonl, curves_seed{seed}.png, a neptune folder
+(offline mode) and, while running, resume_seed{seed}.pth (every cfg.ckpt_every_epochs epochs; deleted at the end).
+
+Testing hook: the environment variable TRAIN_CRASH_AFTER_EPOCH=k makes the run raise right after epoch k
+(1-based) has been completed and checkpointed, to exercise --resume.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from types import SimpleNamespace
+
+import torch
+
+from configs import apply_overrides, config_to_dict, load_config, save_config
+from training import checkpointing as ckpt
+from training.data import Loaders, build_datasets, build_loaders
+from training.distributed import (DistContext, all_gather_objects, barrier, broadcast_object, setup_distributed,
+                                  teardown, unwrap, wrap_model)
+from training.engine import (Precision, TrainState, build_precision, dummy_baseline, format_metrics,
+                             score_predictions, train_one_epoch, validate)
+from training.logger import RunLogger
+from training.optim import build_optimizer, build_scheduler
+from training.seeding import RANDOM_SEED, collect_rng_states, draw_seed, restore_rng_states, set_seed
+
+LOG = logging.getLogger("train")
+CRASH_ENV = "TRAIN_CRASH_AFTER_EPOCH"
+
+
+class InjectedCrash(RuntimeError):
+    """Raised by the TRAIN_CRASH_AFTER_EPOCH testing hook."""
+
+
+def parse_args(argv: list[str]) -> SimpleNamespace:
+    """`-C/--config NAME [-G/--gpu_id IDS] [--key value ...]` -> the resolved config."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
+    parser.add_argument("-C", "--config", required=True, help="config module in configs/, e.g. cfg_1, cfg_2, demo_2")
+    parser.add_argument("-G", "--gpu_id", default=None, help="sets CUDA_VISIBLE_DEVICES (e.g. 0 or 0,1)")
+    args, overrides = parser.parse_known_args(argv)
+    if args.gpu_id is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = args.gpu_id
+    try:
+        return apply_overrides(load_config(args.config), overrides)
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def resolve_seed(cfg: SimpleNamespace, ctx: DistContext) -> None:
+    """Fix cfg.seed (rank 0 decides: the resumed run's seed, or a fresh one for -1) and seed every generator."""
+    if ctx.is_main:
+        if cfg.resume:
+            cfg.seed = ckpt.seed_to_resume(cfg)
+        elif cfg.seed == RANDOM_SEED:
+            cfg.seed = draw_seed()
+    cfg.seed = broadcast_object(cfg.seed, ctx)
+    set_seed(cfg.seed + ctx.rank)  # each rank draws its own augmentations and decoder masks
+
+
+def save_resume_state(model, optimizer, scheduler, precision: Precision, state: TrainState, loaders: Loaders,
+                      cfg: SimpleNamespace, ctx: DistContext) -> None:
+    """Full training state, with the random states of every rank, written atomically by rank 0."""
+    rng_states = all_gather_objects(collect_rng_states(loaders.train.dataset), ctx)
+    if ctx.is_main:
+        ckpt.atomic_save({"model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+                          "scheduler": scheduler.state_dict(), "scaler": precision.scaler.state_dict(),
+                          "epoch": state.epoch, "iteration": state.iteration, "rng_states": rng_states,
+                          "config": config_to_dict(cfg)}, ckpt.resume_path(cfg))
+
+
+def restore_resume_state(model, optimizer, scheduler, precision: Precision, loaders: Loaders, logger: RunLogger,
+                         cfg: SimpleNamespace, ctx: DistContext) -> TrainState:
+    """Load the resume checkpoint into the bare model, optimiser, scheduler, scaler and random generators."""
+    saved = ckpt.load_resume(cfg, map_location=ctx.device)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    precision.scaler.load_state_dict(saved["scaler"])
+    if len(saved["rng_states"]) == ctx.world_size:
+        restore_rng_states(saved["rng_states"][ctx.rank], loaders.train.dataset)
+    else:
+        LOG.warning("resume: saved with %d processes, running %d; random streams restart",
+                    len(saved["rng_states"]), ctx.world_size)
+    logger.rewind(saved["iteration"])
+    LOG.info("resumed %s after epoch %d (iteration %d)", ckpt.resume_path(cfg), saved["epoch"], saved["iteration"])
+    return TrainState(epoch=saved["epoch"], iteration=saved["iteration"])
+
+
+def run_validation(model, loaders: Loaders, precision: Precision, state: TrainState, logger: RunLogger,
+                   cfg: SimpleNamespace, ctx: DistContext) -> dict[str, float] | None:
+    """Validate, save val_data (rank 0), post-process, score with both metrics, print and log.
+
+    The dummy-phrase baseline (`score_lev_dummy`, `score_dl_dummy`) is logged alongside as the floor to beat.
+    """
+    val_data = validate(model, loaders.val, precision, ctx)
+    if not ctx.is_main:
+        return None
+    torch.save(val_data, ckpt.val_data_path(cfg))
+    val_df = loaders.val.dataset.df
+    metrics = {**score_predictions(val_data, val_df, cfg), **dummy_baseline(val_df)}
+    LOG.info("epoch %d/%d validation: %s", state.epoch + 1, cfg.epochs, format_metrics(metrics))
+    logger.log("val", metrics, epoch=state.epoch + 1, iteration=state.iteration,
+               step=state.iteration * cfg.batch_size * ctx.world_size)
+    logger.plot()
+    return metrics
+
+
+def is_eval_epoch(epoch: int, cfg: SimpleNamespace) -> bool:
+    """After every cfg.eval_epochs epochs and after the last one (0-based `epoch`)."""
+    return epoch == cfg.epochs - 1 or (cfg.eval_epochs > 0 and (epoch + 1) % cfg.eval_epochs == 0)
+
+
+def is_resume_epoch(epoch: int, cfg: SimpleNamespace) -> bool:
+    """Write a resume checkpoint after this epoch (never after the last: the final checkpoint follows)."""
+    return cfg.ckpt_every_epochs > 0 and (epoch + 1) % cfg.ckpt_every_epochs == 0 and epoch < cfg.epochs - 1
+
+
+def fit(cfg: SimpleNamespace, ctx: DistContext) -> dict[str, float] | None:
+    """Build everything, train cfg.epochs epochs, validate on the cadence, write the outputs; last val metrics."""
+    loaders = build_loaders(*build_datasets(cfg), cfg, ctx)
+    from data.dataset import load_landmarks
+    from models import build_model
+
+    model = build_model(cfg, load_landmarks(cfg)).to(ctx.device)
+    LOG.info("model %s: %d trainable parameters; %d train / %d val samples; device %s x%d", cfg.model,
+             sum(p.numel() for p in model.parameters() if p.requires_grad), len(loaders.train.dataset),
+             len(loaders.val.dataset), ctx.device, ctx.world_size)
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_scheduler(optimizer, cfg, len(loaders.train.dataset), ctx.world_size)
+    precision = build_precision(cfg, ctx.device)
+    logger = RunLogger(cfg, ckpt.run_dir(cfg), enabled=ctx.is_main)
+    logger.log_config(config_to_dict(cfg))
+    state = TrainState()
+    if cfg.resume:
+        state = restore_resume_state(model, optimizer, scheduler, precision, loaders, logger, cfg, ctx)
+    model = wrap_model(model, ctx)
+    metrics = None
+    crash_after = int(os.environ.get(CRASH_ENV, "0"))
+    for epoch in range(state.epoch, cfg.epochs):
+        if loaders.train_sampler is not None:
+            loaders.train_sampler.set_epoch(epoch)
+        start = time.time()
+        loss = train_one_epoch(model, loaders.train, optimizer, scheduler, precision, state, cfg, ctx, logger)
+        LOG.info("epoch %d/%d: mean train loss %.4f, lr %.2e, %.1f s", epoch + 1, cfg.epochs, loss,
+                 optimizer.param_groups[0]["lr"], time.time() - start)
+        if is_eval_epoch(epoch, cfg):
+            metrics = run_validation(model, loaders, precision, state, logger, cfg, ctx)
+        state.epoch = epoch + 1
+        if is_resume_epoch(epoch, cfg):
+            save_resume_state(model, optimizer, scheduler, precision, state, loaders, cfg, ctx)
+        if crash_after == state.epoch:
+            raise InjectedCrash(f"{CRASH_ENV}={crash_after}: stopping after epoch {state.epoch}")
+    if ctx.is_main:
+        torch.save({"model": unwrap(model).state_dict()}, ckpt.checkpoint_path(cfg))
+        ckpt.resume_path(cfg).unlink(missing_ok=True)
+        LOG.info("saved %s", ckpt.checkpoint_path(cfg))
+    logger.close()
+    del model, optimizer, scheduler  # free the DDP reducer before the process group goes (see teardown)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | None:
+    """Parse, set up (distributed) devices and seeds, train; returns the last validation metrics on rank 0."""
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    ctx = setup_distributed(cfg.device)
+    logging.basicConfig(level=logging.INFO if ctx.is_main else logging.WARNING,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)
+    try:
+        resolve_seed(cfg, ctx)
+        LOG.info("config %s, fold %d, seed %d", cfg.name, cfg.fold, cfg.seed)
+        if ctx.is_main:
+            ckpt.run_dir(cfg).mkdir(parents=True, exist_ok=True)
+            save_config(cfg, ckpt.config_path(cfg))
+        barrier(ctx)
+        return fit(cfg, ctx)
+    finally:
+        teardown(ctx)
+
+
+if __name__ == "__main__":
+    main()

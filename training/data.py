@@ -1,0 +1,81 @@
+"""Fold split, data sets and data loaders of train.py (SPEC §1.5, §6 "Data loaders")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from training.distributed import DistContext
+
+FULL_FIT_FOLD = -1
+FULL_FIT_VAL_FOLD = 0
+
+
+def read_train_df(cfg: SimpleNamespace) -> pd.DataFrame:
+    """cfg.train_df, with an error that says which recipe step writes it."""
+    path = Path(cfg.train_df)
+    if not path.exists():
+        raise FileNotFoundError(f"cfg.train_df {path} does not exist; round 1 reads train_folded.csv "
+                                "(scripts/make_folds.py), round 2 train_folded_oof_supp.csv "
+                                "(scripts/get_train_folded_oof_supp.py)")
+    df = pd.read_csv(path)
+    missing = {"fold", "phrase", "file_id", "sequence_id"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    return df
+
+
+def split_folds(df: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train = rows with `fold != fold`; validation = rows with `fold == fold`, or fold 0 for `fold == -1`.
+
+    NOTE(original): train.py validates a full fit (`--fold -1`) on fold 0, which is also trained on (Q13), and a
+    row whose fold is -1 would never be trained on (Q28).
+    """
+    val_fold = FULL_FIT_VAL_FOLD if fold == FULL_FIT_FOLD else fold
+    if fold != FULL_FIT_FOLD and not (df["fold"] == fold).any():
+        raise ValueError(f"--fold {fold}: no rows with that fold (folds present: {sorted(df['fold'].unique())})")
+    return df[df["fold"] != fold].copy(), df[df["fold"] == val_fold].copy()
+
+
+def build_datasets(cfg: SimpleNamespace) -> tuple[Dataset, Dataset]:
+    """Train and validation data sets of `cfg.dataset` ('ds_1' or 'ds_2')."""
+    from data import DATASETS  # imported here: the data package pulls in the dataset modules
+    from data.dataset import build_train_aug
+
+    if cfg.dataset not in DATASETS:
+        raise ValueError(f"cfg.dataset={cfg.dataset!r}; expected one of {tuple(DATASETS)}")
+    train_df, val_df = split_folds(read_train_df(cfg), cfg.fold)
+    dataset_cls = DATASETS[cfg.dataset]
+    return (dataset_cls(train_df, cfg, aug=build_train_aug(cfg), mode="train"),
+            dataset_cls(val_df, cfg, aug=None, mode="val"))
+
+
+@dataclass
+class Loaders:
+    """The two loaders and the train sampler (DDP needs `set_epoch` on it)."""
+
+    train: DataLoader
+    val: DataLoader
+    train_sampler: DistributedSampler | None
+
+
+def build_loaders(train_ds: Dataset, val_ds: Dataset, cfg: SimpleNamespace, ctx: DistContext) -> Loaders:
+    """Shuffled train loader and ordered val loader; DistributedSamplers under DDP.
+
+    NOTE(original): validation uses `cfg.batch_size`, not the unused `cfg.batch_size_val` (Q13).
+    """
+    from data.dataset import seed_worker
+
+    train_sampler = val_sampler = None
+    if ctx.distributed:
+        train_sampler = DistributedSampler(train_ds, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
+        val_sampler = DistributedSampler(val_ds, ctx.world_size, ctx.rank, shuffle=False)
+    common = dict(batch_size=cfg.batch_size, num_workers=cfg.num_workers, worker_init_fn=seed_worker,
+                  persistent_workers=cfg.num_workers > 0, pin_memory=ctx.device.type == "cuda")
+    train = DataLoader(train_ds, shuffle=train_sampler is None, sampler=train_sampler, drop_last=cfg.drop_last,
+                       **common)
+    val = DataLoader(val_ds, shuffle=False, sampler=val_sampler, **common)
+    return Loaders(train=train, val=val, train_sampler=train_sampler)

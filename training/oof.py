@@ -1,0 +1,94 @@
+"""Out-of-fold quality scores of round 1 -> the round-2 training table (SPEC §8)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from data.tokenizer import DUMMY_PHRASE, MAX_PHRASE_LEN
+from metrics.levenshtein import competition_score, damerau_score, per_sample_scores
+from postprocess.confidence_fallback import decode_batch
+
+SUPPLEMENTAL_SCORE = 0.5  # NOTE(original): get_train_folded_oof_supp.py gives every supplemental row score 0.5
+VAL_DATA_GLOB = "val_data_seed*.pth"
+
+
+@dataclass
+class OofSummary:
+    """Pooled round-1 scores over every fold and seed file (each seed weighted equally)."""
+
+    n_rows: int = 0
+    files: dict[int, list[str]] = field(default_factory=dict)
+    total_chars: float = 0.0
+    weighted: dict[str, float] = field(default_factory=lambda: {"score_dl": 0.0, "score_lev": 0.0,
+                                                                  "score_dl_dummy": 0.0, "score_lev_dummy": 0.0})
+
+    def add(self, truths: list[str], preds: list[str]) -> None:
+        """Pool one (fold, seed file) prediction set."""
+        n = float(sum(len(t) for t in truths))
+        dummy = [DUMMY_PHRASE] * len(truths)
+        for key, fn, p in (("score_dl", damerau_score, preds), ("score_lev", competition_score, preds),
+                           ("score_dl_dummy", damerau_score, dummy), ("score_lev_dummy", competition_score, dummy)):
+            self.weighted[key] += n * fn(truths, p)
+        self.total_chars += n
+
+    def scores(self) -> dict[str, float]:
+        """Corpus scores `(sum N - sum D) / sum N` over everything added."""
+        return {k: v / self.total_chars for k, v in self.weighted.items()}
+
+    def as_dict(self) -> dict:
+        return {"n_rows": self.n_rows, "files": {str(k): v for k, v in self.files.items()}, **self.scores()}
+
+
+def fold_files(weights_dir: Path, fold: int) -> list[Path]:
+    """The `val_data_seed*.pth` files of one fold; an error naming the folder when there are none."""
+    files = sorted((weights_dir / f"fold{fold}").glob(VAL_DATA_GLOB))
+    if not files:
+        raise FileNotFoundError(f"no {VAL_DATA_GLOB} in {weights_dir / f'fold{fold}'}: train fold {fold} of round 1 "
+                                f"first (python train.py -C <config> --fold {fold})")
+    return files
+
+
+def predictions_of(path: Path, n_rows: int) -> list[str]:
+    """Decoded `generated_ids` of a val_data file, checked against the fold's row count."""
+    val_data = torch.load(path, map_location="cpu", weights_only=False)
+    if "generated_ids" not in val_data:
+        raise ValueError(f"{path}: no 'generated_ids' (keys: {sorted(val_data)})")
+    ids = val_data["generated_ids"]
+    if len(ids) != n_rows:
+        raise ValueError(f"{path}: {len(ids)} predictions but the fold has {n_rows} rows in train_folded.csv; "
+                         "was it trained on another train_folded.csv?")
+    return decode_batch(ids.numpy() if torch.is_tensor(ids) else ids)
+
+
+def oof_scores(train: pd.DataFrame, weights_dir: Path) -> tuple[pd.Series, OofSummary]:
+    """Per-row score `(N - D) / N` (Damerau-Levenshtein) averaged over the seed files of the row's fold."""
+    summary = OofSummary(n_rows=len(train))
+    parts = []
+    for fold in sorted(train["fold"].unique()):
+        val_df = train[train["fold"] == fold]
+        truths = val_df["phrase"].astype(str).tolist()
+        files = fold_files(weights_dir, int(fold))
+        summary.files[int(fold)] = [str(f) for f in files]
+        per_file = []
+        for path in files:
+            preds = predictions_of(path, len(val_df))
+            per_file.append(per_sample_scores(truths, preds, distance="damerau"))
+            summary.add(truths, preds)
+        parts.append(pd.Series(np.mean(per_file, axis=0), index=val_df.index))
+    return pd.concat(parts).loc[train.index], summary
+
+
+def build_oof_table(train: pd.DataFrame, supplemental: pd.DataFrame,
+                    weights_dir: Path) -> tuple[pd.DataFrame, OofSummary]:
+    """Train rows with `score`, `phrase_len`, `is_sup=0`, then supplemental rows shorter than 33 characters
+    with `score=0.5`, `is_sup=1` (the round-2 `train_df`)."""
+    scores, summary = oof_scores(train, weights_dir)
+    train = train.assign(score=scores, phrase_len=train["phrase"].astype(str).str.len(), is_sup=0)
+    supplemental = supplemental.assign(phrase_len=supplemental["phrase"].astype(str).str.len())
+    supplemental = supplemental[supplemental["phrase_len"] < MAX_PHRASE_LEN].assign(score=SUPPLEMENTAL_SCORE,
+                                                                                     is_sup=1)
+    return pd.concat([train, supplemental], ignore_index=True), summary
