@@ -14,6 +14,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
+import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see models/keras/__init__.py)
 import tensorflow as tf  # noqa: E402
 from torch import nn  # noqa: E402
 

@@ -24,3 +24,8 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"golden fixtures folder {FIXTURES} is absent")
     return FIXTURES
+
+
+# Load triton (via torch._dynamo) before any test imports TensorFlow: the other order segfaults
+# (see models/keras/__init__.py).
+import torch._dynamo  # noqa: E402,F401

@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 import keras  # noqa: E402
+import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see models/keras/__init__.py)
 import tensorflow as tf  # noqa: E402
 
 from data.landmarks import SELECTED_COLUMNS  # noqa: E402

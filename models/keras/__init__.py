@@ -8,3 +8,8 @@
 
 Importing these modules imports TensorFlow; training code never does.
 """
+
+# The triton package that ships with torch's CUDA build and TensorFlow load clashing native libraries: importing
+# triton AFTER TensorFlow segfaults (torch imports it lazily, e.g. the first time an optimiser is built). Every
+# TensorFlow user in this repo imports this package first, so triton is always loaded before TensorFlow.
+import torch._dynamo  # noqa: E402,F401
