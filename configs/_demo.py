@@ -10,7 +10,7 @@ DEMO_SCALE = dict(
     encoder_dim=64,
     conv_kernel_size=15,
     decoder_ffn_dim=128,
-    max_len=48,  # frames after nearest resize / zero padding (the synthetic sequences have ~165)
+    max_len=32,  # frames after nearest resize / zero padding (the synthetic sequences have ~165)
     # a short schedule on 2 CPU cores: no accumulation, a higher per-sample learning rate
     batch_size=16,
     grad_accumulation=1,
@@ -22,12 +22,13 @@ DEMO_SCALE = dict(
 )
 
 
-# The full augmentation stops a model this small from learning anything in a few epochs, so the demo applies the
-# recipe's own pipeline (every transform, same parameters) to a fraction of the samples only, and flips and
-# cut-mixes less often. The code paths stay the same.
-DEMO_AUG_P = 0.2  # probability that the whole train_aug pipeline runs on a sample
-DEMO_FLIP_P = 0.1
-DEMO_CUTMIX_P = 0.1
+# Measured on the synthetic demo data (2 CPU cores, ~10 epochs): with the full augmentation the round-2 model stays
+# below the dummy-phrase baseline; with it on 20% of the samples it barely passes it; without it it gets clearly
+# above. So the demo runs the recipe's own pipeline (every transform, same parameters) on a few samples only, and
+# flips and cut-mixes rarely: the code paths are exercised, the model still learns in minutes.
+DEMO_AUG_P = 0.05  # probability that the whole train_aug pipeline runs on a sample
+DEMO_FLIP_P = 0.05
+DEMO_CUTMIX_P = 0.05
 
 
 def sometimes(factory: Callable, p: float) -> Callable:

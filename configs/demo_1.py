@@ -11,4 +11,4 @@ import copy
 from configs._demo import scale_to_demo
 from configs.cfg_1 import cfg as _cfg_1
 
-cfg = scale_to_demo(copy.deepcopy(_cfg_1), "demo_1", num_layers=2, epochs=2, eval_epochs=2)
+cfg = scale_to_demo(copy.deepcopy(_cfg_1), "demo_1", num_layers=2, epochs=4, eval_epochs=4)
