@@ -10,7 +10,9 @@ DEMO_SCALE = dict(
     encoder_dim=64,
     conv_kernel_size=15,
     decoder_ffn_dim=128,
-    max_len=32,  # frames after nearest resize / zero padding (the synthetic sequences have ~165)
+    max_len=24,  # frames after nearest resize / zero padding: the synthetic sequences have ~165 frames for ~17
+    # characters; fewer frames make the decoder find the alignment in fewer epochs (measured: 24 beats 32 and 48)
+
     # a short schedule on 2 CPU cores: no accumulation, a higher per-sample learning rate
     batch_size=16,
     grad_accumulation=1,

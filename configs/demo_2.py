@@ -10,4 +10,4 @@ import copy
 from configs._demo import scale_to_demo
 from configs.cfg_2 import cfg as _cfg_2
 
-cfg = scale_to_demo(copy.deepcopy(_cfg_2), "demo_2", num_layers=3, epochs=12, eval_epochs=4)
+cfg = scale_to_demo(copy.deepcopy(_cfg_2), "demo_2", num_layers=3, epochs=14, eval_epochs=7)

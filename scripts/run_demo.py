@@ -49,7 +49,8 @@ N_FOLDS = 4
 POLL_S = 0.5
 TERMINATE_WAIT_S = 30
 DATA_WORKERS = min(2, os.cpu_count() or 1)
-TRAIN_DEPS = ("train.py", "configs/cfg_1.py", "configs/cfg_2.py")
+# Inputs whose content decides whether a step's outputs are still valid (a folder = every *.py below it).
+TRAIN_DEPS = ("train.py", "configs", "training", "models", "data", "metrics", "postprocess")
 
 
 @dataclass
@@ -68,9 +69,12 @@ class Step:
     labels: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
+        """Hash of the commands and of the content of every dependency (files, or *.py below folders)."""
         digest = hashlib.sha256(json.dumps(self.commands).encode())
         for dep in self.deps:
-            digest.update((ROOT / dep).read_bytes())
+            path = ROOT / dep
+            for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+                digest.update(str(file.relative_to(ROOT)).encode() + file.read_bytes())
         return digest.hexdigest()
 
 
@@ -91,17 +95,17 @@ def training_steps() -> list[Step]:
     folds = range(N_FOLDS)
     round1 = Step("round1", f"round 1: train.py -C demo_1 --fold k for k = 0..{N_FOLDS - 1}",
                   [script("train.py", "-C", "demo_1", "--fold", str(k), "--seed", str(ROUND1_SEED)) for k in folds],
-                  TRAIN_DEPS + ("configs/demo_1.py",),
+                  TRAIN_DEPS,
                   [weights("demo_1", k) / f"{kind}_seed{ROUND1_SEED}.pth" for k in folds
                    for kind in ("checkpoint_last", "val_data")],
                   parallel=True, labels=[f"fold{k}" for k in folds])
     oof = Step("oof", "OOF table: scripts/get_train_folded_oof_supp.py -C demo_1",
                [script("scripts/get_train_folded_oof_supp.py", "-C", "demo_1")],
-               ("scripts/get_train_folded_oof_supp.py",),
+               ("scripts/get_train_folded_oof_supp.py", "training/oof.py"),
                [DATAMOUNT / "train_folded_oof_supp.csv", DATAMOUNT / "train_folded_oof_supp_summary.json"])
     round2 = Step("round2", f"round 2: train.py -C demo_2 --fold -1 --seed S for S in {ROUND2_SEEDS}",
                   [script("train.py", "-C", "demo_2", "--fold", "-1", "--seed", str(s)) for s in ROUND2_SEEDS],
-                  TRAIN_DEPS + ("configs/demo_2.py",),
+                  TRAIN_DEPS,
                   [weights("demo_2", -1) / f"{kind}_seed{s}.{ext}" for s in ROUND2_SEEDS
                    for kind, ext in (("checkpoint_last", "pth"), ("metrics", "jsonl"))],
                   parallel=True, labels=[f"seed{s}" for s in ROUND2_SEEDS])
@@ -116,9 +120,9 @@ def export_steps() -> list[Step]:
     return [
         Step("tflite_convert", "TFLite export: scripts/convert_cfg_2_to_tf_lite.py -C demo_2",
              [script("scripts/convert_cfg_2_to_tf_lite.py", "-C", "demo_2", "--checkpoints", *checkpoints)],
-             ("scripts/convert_cfg_2_to_tf_lite.py",), [run / TFLITE_NAME]),
+             ("scripts/convert_cfg_2_to_tf_lite.py", "export", "models"), [run / TFLITE_NAME]),
         Step("tflite_score", "TFLite scoring: scripts/score_tflite.py -C demo_2",
-             [script("scripts/score_tflite.py", "-C", "demo_2")], ("scripts/score_tflite.py",),
+             [script("scripts/score_tflite.py", "-C", "demo_2")], ("scripts/score_tflite.py", "export"),
              [run / SCORE_JSON]),
     ]
 
@@ -128,11 +132,12 @@ def all_steps(with_export: bool) -> list[Step]:
         Step("synthetic", "synthetic raw data: scripts/make_synthetic_data.py --preset demo",
              [script("scripts/make_synthetic_data.py", "--preset", "demo", "--out", str(SYNTHETIC), "--overwrite",
                      "--workers", str(DATA_WORKERS), "--quiet")],
-             ("scripts/make_synthetic_data.py",), [SYNTHETIC / "train.csv", SYNTHETIC / "supplemental_metadata.csv"]),
+             ("scripts/make_synthetic_data.py", "data/synthetic"),
+             [SYNTHETIC / "train.csv", SYNTHETIC / "supplemental_metadata.csv"]),
         Step("prepare", "npy layout + folds: scripts/prepare_data.py",
              [script("scripts/prepare_data.py", "--raw", str(SYNTHETIC), "--datamount", str(DATAMOUNT), "--quiet",
                      "--overwrite")],
-             ("scripts/prepare_data.py",),
+             ("scripts/prepare_data.py", "data/prepare.py", "data/folds.py", "data/raw_format.py"),
              [DATAMOUNT / "train_folded.csv", DATAMOUNT / "supplemental_metadata_folded.csv"]),
     ]
     return data + training_steps() + (export_steps() if with_export else [])

@@ -116,7 +116,8 @@ def test_demo_augmentation_is_the_recipe_pipeline_applied_sometimes():
     from data.landmarks import SELECTED_LANDMARKS
 
     for demo, recipe in (("demo_1", "cfg_1"), ("demo_2", "cfg_2")):
-        ours, theirs = load_config(demo).train_aug(SELECTED_LANDMARKS), load_config(recipe).train_aug(SELECTED_LANDMARKS)
+        ours = load_config(demo).train_aug(SELECTED_LANDMARKS)
+        theirs = load_config(recipe).train_aug(SELECTED_LANDMARKS)
         assert ours.p == DEMO_AUG_P and theirs.p == 1.0
         assert repr(ours.transforms) == repr(theirs.transforms)
         assert 0 < load_config(demo).flip_aug < load_config(recipe).flip_aug

@@ -14,6 +14,8 @@ from scripts.run_demo import Step
 def root(tmp_path, monkeypatch):
     monkeypatch.setattr(run_demo, "ROOT", tmp_path)
     (tmp_path / "dep.txt").write_text("v1")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("x = 1")
     return tmp_path
 
 
@@ -25,7 +27,7 @@ def writer(name: str) -> list[str]:
 
 def steps() -> list[Step]:
     return [Step("one", "first", [writer("a")], ("dep.txt",), [Path("a")]),
-            Step("two", "second", [writer("b"), writer("c")], (), [Path("b"), Path("c")], parallel=True,
+            Step("two", "second", [writer("b"), writer("c")], ("pkg",), [Path("b"), Path("c")], parallel=True,
                  labels=["b", "c"])]
 
 
@@ -47,6 +49,10 @@ def test_skip_and_redo_rules(root):
     (root / "dep.txt").write_text("v2")  # an input changed: its step and every later step rerun
     run_demo.run_all(steps(), force=False, jobs=1)
     assert runs(root) == ["a", "b", "c"]
+    (root / "runs.log").unlink()
+    (root / "pkg" / "mod.py").write_text("x = 2")  # a source file below a folder dependency changed
+    run_demo.run_all(steps(), force=False, jobs=1)
+    assert runs(root) == ["b", "c"]
     (root / "runs.log").unlink()
     run_demo.run_all(steps(), force=True, jobs=1)
     assert runs(root) == ["a", "b", "c"]

@@ -36,7 +36,8 @@ def split_folds(df: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame
     """
     val_fold = FULL_FIT_VAL_FOLD if fold == FULL_FIT_FOLD else fold
     if fold != FULL_FIT_FOLD and not (df["fold"] == fold).any():
-        raise ValueError(f"--fold {fold}: no rows with that fold (folds present: {sorted(df['fold'].unique())})")
+        present = sorted(df["fold"].unique().tolist())
+        raise ValueError(f"--fold {fold}: no rows with that fold (folds present: {present})")
     return df[df["fold"] != fold].copy(), df[df["fold"] == val_fold].copy()
 
 
