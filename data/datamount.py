@@ -17,6 +17,7 @@ supplemental_landmarks/*.parquet (`DEFAULT_RAW_DIR`, `SYNTHETIC_RAW_DIR`).
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,18 @@ def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(obj, path: str | Path) -> None:
+    """Write `obj` as indented JSON via a temp file + rename (benchmark reports, summaries)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(obj, indent=1))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

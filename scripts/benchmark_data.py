@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
-import json
 import os
 import pstats
 import sys
@@ -42,6 +41,7 @@ from data.ds_2 import CustomDataset  # noqa: E402
 from data.landmarks import N_LANDMARKS, part_indices, symmetry_frame, write_inference_args  # noqa: E402
 from data.preprocessing import N_COLUMNS, flip  # noqa: E402
 from data.synthetic.dataset import synthetic_metadata  # noqa: E402
+from data.datamount import write_json_atomic  # noqa: E402
 
 N_FOLDS = 4
 TARGET_SAMPLES_PER_S = 1_750
@@ -235,8 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
             results["profile_share"] = profile_items(datasets["full"], min(args.samples, 500))
             print("share of item time:", results["profile_share"])
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+    write_json_atomic(results, out)
     print(f"wrote {out}")
     return results
 

@@ -33,6 +33,7 @@ import torch  # noqa: E402
 from configs import load_config  # noqa: E402
 from data.tokenizer import EOS_ID, MAX_DECODE_STEPS  # noqa: E402
 from models import build_model  # noqa: E402
+from data.datamount import write_json_atomic  # noqa: E402
 
 NEVER_EOS_AUX_BIAS = 10.0
 OUT_JSON = Path("datamount/benchmarks/export.json")
@@ -108,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {stats['size_bytes']:,} bytes ({stats['size_mib']} MiB), conversion "
               f"{stats['conversion_s']['total']} s; {line}")
     report["load_average_1min_end"] = round(os.getloadavg()[0], 2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    write_json_atomic(report, args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -19,7 +19,6 @@ are checked against ours before timing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -46,6 +45,7 @@ from models.norms import MaskedBatchNorm1d  # noqa: E402
 from models.rel_attention import RelativeMultiHeadAttention, relative_shift  # noqa: E402
 from models.rope import apply_rotary  # noqa: E402
 from models.squeezeformer import ConvModule, SqueezeformerBlock  # noqa: E402
+from data.datamount import write_json_atomic  # noqa: E402
 
 DEFAULT_OUTPUT = Path("datamount/benchmarks/models.json")
 PHRASE = "the quick brown fox 1234"
@@ -225,8 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
                 report["results"].append({"config": name, "threads": threads, "measure": measure, **t})
                 print(f"{name:7s} {threads:7d} {measure:26s} {t['wall_min_s']:9.3f} {t['wall_median_s']:9.3f} "
                       f"{t['cpu_median_s']:9.3f}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=1))
+    write_json_atomic(report, args.output)
     print(f"written {args.output}")
     return report
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import sys
@@ -31,6 +30,7 @@ from training.distributed import DistContext, resolve_device  # noqa: E402
 from training.engine import TrainState, build_precision, train_one_epoch  # noqa: E402
 from training.logger import RunLogger  # noqa: E402
 from training.optim import build_optimizer, build_scheduler  # noqa: E402
+from data.datamount import write_json_atomic  # noqa: E402
 
 DEFAULT_OUT = Path("datamount/benchmarks/training.json")
 ROUND1_TRAIN_DF = "datamount/train_folded.csv"
@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if kind in result:
                 print(f"{name:<8} {kind:<11} batch {result['batch_size']:>3}: {result[kind]['s_per_step']:.3f} s/step,"
                       f" {result[kind]['samples_per_s']:.1f} samples/s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    write_json_atomic(report, args.out)
     print(f"written: {args.out}")
     return 0
 
