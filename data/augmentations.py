@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from data.kernels import affine_xy_, fill_columns_
 from data.landmarks import finger_groups, part_indices
 from data.preprocessing import ArrayOrTensor, as_numpy, frame_columns, frame_view, nearest_indices, resize_time
 
@@ -92,9 +93,11 @@ class DynamicResample(Transform):
         n_windows = int(rng.integers(*self.windows))
         rates = rng.uniform(*self.sample_rate, size=n_windows)[: min(n_windows, n_frames)]
         chunk = math.ceil(n_frames / len(rates))
-        lengths = np.diff(np.r_[np.arange(0, n_frames, chunk), n_frames])  # torch.chunk sizes
+        n_full, rest = divmod(n_frames, chunk)  # torch.chunk sizes: full chunks, then the remainder
+        lengths = np.full(n_full + (rest > 0), chunk, dtype=np.int64)
+        lengths[n_full:] = rest
         new_lengths = np.maximum((lengths * rates[:len(lengths)]).astype(np.int64), 1)
-        return x[nearest_indices(lengths, new_lengths)]
+        return x.take(nearest_indices(lengths, new_lengths), axis=0)
 
 
 class TimeShift(Transform):
@@ -135,21 +138,17 @@ class SpatialAffine(Transform):
         shear_x, shear_y = (0.0, shear) if rng.random() < 0.5 else (shear, 0.0)
         shift = rng.uniform(*self.shift)
         theta = math.radians(rng.uniform(*self.degree))
-        # The four steps in row-vector form p' = p @ M + b, p = (x, y):
-        shear_matrix = np.array([[1.0, shear_x], [shear_y, 1.0]])  # x' = x + shear_y*y, y' = shear_x*x + y
-        rotation = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
-        centre = np.array([shear_y, shear_x])  # rotation about (shear_y, shear_x)
-        (m_xx, m_xy), (m_yx, m_yy) = (scale * shear_matrix @ rotation).astype(np.float32)
-        offset_x, offset_y = (centre - centre @ rotation + shift).astype(np.float32)
-        # contiguous copies of x and y, then in-place float32 ops: faster than a (T*L, 3) @ (3, 3) BLAS call
-        px, py = x[..., 0].copy(), x[..., 1].copy()
-        new_x = px * m_xx
-        new_x += py * m_yx
-        new_x += offset_x
-        py *= m_yy
-        py += px * m_xy
-        py += offset_y
-        x[..., 0], x[..., 1] = new_x, py
+        cos, sin = math.cos(theta), math.sin(theta)
+        # The four steps in row-vector form p' = p @ M + b, p = (x, y), with M = scale * S @ R:
+        # shear S = [[1, shear_x], [shear_y, 1]] (x' = x + shear_y*y, y' = shear_x*x + y), rotation
+        # R = [[cos, sin], [-sin, cos]] about the centre (shear_y, shear_x): b = centre - centre @ R + shift.
+        m_xx, m_xy = scale * (cos - shear_x * sin), scale * (sin + shear_x * cos)
+        m_yx, m_yy = scale * (shear_y * cos - sin), scale * (shear_y * sin + cos)
+        offset_x = shear_y - (shear_y * cos - shear_x * sin) + shift
+        offset_y = shear_x - (shear_y * sin + shear_x * cos) + shift
+        x = np.ascontiguousarray(x)  # the kernel works in place on a (T * L, 3) view
+        points = x.reshape(-1, x.shape[-1])
+        affine_xy_(points, np.array([m_xx, m_yx, m_xy, m_yy, offset_x, offset_y], dtype=x.dtype))
         return x
 
 
@@ -208,7 +207,7 @@ class _IndexDrop(Transform):
         self.mask_value = mask_value
 
     def _apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        frame_view(x)[:, self._columns] = self.mask_value
+        fill_columns_(frame_view(x), self._columns, self.mask_value)
         return x
 
 
@@ -239,7 +238,7 @@ class PoseDrop2(Transform):
         self.mask_value = mask_value
 
     def _apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        frame_view(x)[:, self._drop_sets[rng.integers(len(self._drop_sets))]] = self.mask_value
+        fill_columns_(frame_view(x), self._drop_sets[rng.integers(len(self._drop_sets))], self.mask_value)
         return x
 
 
@@ -258,7 +257,7 @@ class FingersDrop(Transform):
 
     def _apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         chosen = rng.integers(len(self._fingers), size=self.n_fingers)
-        frame_view(x)[:, self._fingers[chosen].ravel()] = self.mask_value
+        fill_columns_(frame_view(x), self._fingers[chosen].ravel(), self.mask_value)
         return x
 
 

@@ -5,20 +5,23 @@ augmentations) -> `interpolate_or_pad` to `max_len` frames.
 
 The public functions take a numpy array or a CPU tensor and return tensors; each is a thin wrapper
 over a numpy core (`*_array`) that the datasets call directly. The arrays are small (about 60k floats),
-where torch's per-op overhead dominates, and numpy is fastest when an operation's innermost loop runs
-over many elements: so landmark gathers and fills work on the `(T, 390)` frame view (`frame_columns`)
-rather than on the trailing axis of 3 coordinates.
+where torch's per-op overhead dominates; numpy is fastest when an operation's innermost loop runs over
+many elements, so landmark gathers and fills work on the `(T, 390)` frame view (`frame_columns`) rather
+than on the trailing axis of 3 coordinates, and the multi-pass hot spots are fused loops in `data.kernels`.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from data.kernels import nearest_segment_indices, normalize_into
 from data.landmarks import COORDS, N_LANDMARKS
 
 N_COORDS: int = len(COORDS)  # 3: x, y, z
 N_COLUMNS: int = N_COORDS * N_LANDMARKS  # 390 columns of a preprocessed npy file
 X_COORD: int = COORDS.index("x")
+IDENTITY_LANDMARKS = np.arange(N_LANDMARKS, dtype=np.int64)
+assert X_COORD == 0, "data.kernels.normalize_into negates coordinate 0 when mirroring"
 
 ArrayOrTensor = np.ndarray | torch.Tensor
 
@@ -45,29 +48,14 @@ def normalize_array(x: np.ndarray, flip_array: np.ndarray | None = None) -> np.n
 
     With `flip_array`, also mirrors the result (equal to `flip(normalize_sequence(x), flip_array)`: the
     statistics pool all landmarks, so they do not change under the landmark permutation); the datasets
-    use this to flip for free inside the final layout change.
+    use this to flip for free inside the final layout change. One fused loop (`data.kernels`).
     """
     if x.ndim != 2 or x.shape[1] != N_COLUMNS:
         raise ValueError(f"expected a (T, {N_COLUMNS}) landmark array, got shape {x.shape}")
-    n_frames = len(x)
-    # (3, T*130), one contiguous row per coordinate (a block copy: the npy column blocks are x | y | z)
-    coords = np.array(x.reshape(n_frames, N_COORDS, N_LANDMARKS).transpose(1, 0, 2), dtype=np.float32, order="C")
-    coords = coords.reshape(N_COORDS, -1)
-    missing = np.isnan(coords)
-    count = np.array([coords.shape[1] - np.count_nonzero(row) for row in missing], dtype=np.float32)
-    count = np.maximum(count, 1)
-    np.copyto(coords, 0, where=missing)
-    coords -= (coords.sum(axis=1) / count)[:, None]
-    np.copyto(coords, 0, where=missing)
-    std = np.sqrt(np.einsum("ij,ij->i", coords, coords) / count)  # not np.dot: BLAS threads in loader workers
-    std[std == 0] = 1
-    scale = 1 / std
-    if flip_array is not None:
-        scale[X_COORD] *= -1
-    out = np.empty((n_frames, N_LANDMARKS, N_COORDS), dtype=np.float32)
-    for c, row in enumerate(coords):
-        plane = row.reshape(n_frames, N_LANDMARKS)
-        np.multiply(plane if flip_array is None else plane[:, flip_array], scale[c], out=out[:, :, c])
+    blocks = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), N_COORDS, N_LANDMARKS)  # x | y | z blocks
+    out = np.empty((len(x), N_LANDMARKS, N_COORDS), dtype=np.float32)
+    source = IDENTITY_LANDMARKS if flip_array is None else np.ascontiguousarray(flip_array, dtype=np.int64)
+    normalize_into(blocks, source, flip_array is not None, out)
     return out
 
 
@@ -94,24 +82,21 @@ def nearest_indices(n_in: int | np.ndarray, n_out: int | np.ndarray) -> np.ndarr
     With arrays, consecutive segments of n_in[k] frames are resized to n_out[k] frames each and the
     indices (into the concatenated input) are concatenated.
     """
-    if np.ndim(n_in) == 0 and np.ndim(n_out) == 0:  # the common case, without the segment bookkeeping
+    if np.ndim(n_in) == 0 and np.ndim(n_out) == 0:  # the common case, checked in plain Python
         if n_in < 1 or n_out < 1:
             raise ValueError(f"nearest resize needs at least one frame in and out, got {n_in} -> {n_out}")
-        scale = np.float32(n_in) / np.float32(n_out)
-        return np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64), n_in - 1)
+        return nearest_segment_indices(np.array([n_in], dtype=np.int64), np.array([n_out], dtype=np.int64))
     n_in, n_out = np.asarray(n_in, dtype=np.int64), np.asarray(n_out, dtype=np.int64)
+    if n_in.shape != n_out.shape or n_in.ndim != 1:
+        raise ValueError(f"nearest resize needs matching segment counts, got {n_in.shape} and {n_out.shape}")
     if n_in.min(initial=1) < 1 or n_out.min(initial=1) < 1:
         raise ValueError(f"nearest resize needs at least one frame in and out, got {n_in} -> {n_out}")
-    segment = np.repeat(np.arange(len(n_out)), n_out)  # segment of every output frame
-    scale = n_in.astype(np.float32) / n_out.astype(np.float32)
-    j = (np.arange(len(segment)) - (np.cumsum(n_out) - n_out)[segment]).astype(np.float32)
-    src = np.minimum(np.floor(j * scale[segment]).astype(np.int64), n_in[segment] - 1)
-    return (np.cumsum(n_in) - n_in)[segment] + src
+    return nearest_segment_indices(n_in, n_out)
 
 
 def resize_time(x: np.ndarray, n_out: int) -> np.ndarray:
     """Nearest-resize the time axis (axis 0) of x to n_out frames (frames duplicated or dropped)."""
-    return x[nearest_indices(len(x), n_out)]
+    return x.take(nearest_indices(len(x), n_out), axis=0)  # take: faster than fancy indexing here
 
 
 def interpolate_or_pad_array(x: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:

@@ -79,6 +79,20 @@ def test_normalize_does_not_modify_input_and_rejects_bad_shapes():
         normalize_sequence(np.zeros((4, 389), np.float32))
 
 
+def test_normalize_accepts_read_only_float64_and_strided_inputs():
+    """The compiled kernel sees what load_sequence gives (read-only buffers) and whatever callers pass."""
+    raw = raw_sequence(45, seed=5)
+    expected = normalize_array(raw)
+    read_only = np.frombuffer(raw.tobytes(), dtype=np.float32).reshape(raw.shape)
+    assert not read_only.flags.writeable
+    np.testing.assert_array_equal(normalize_array(read_only), expected)
+    np.testing.assert_array_equal(normalize_array(raw.astype(np.float64)), expected)
+    strided = np.repeat(raw, 2, axis=0)[::2]  # every other row: not C-contiguous
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(normalize_array(strided), expected)
+    np.testing.assert_allclose(expected, reference_normalize(raw), atol=2e-5)
+
+
 def test_fused_flip_equals_flip_after_normalize(mirror):
     raw = raw_sequence(33, seed=3)
     np.testing.assert_allclose(normalize_array(raw, mirror), flip(normalize_sequence(raw), mirror).numpy(),
