@@ -16,6 +16,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures"
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: end-to-end tests (seconds to minutes); run in CI")
     config.addinivalue_line("markers", "tf: needs TensorFlow / LiteRT")
+    config.addinivalue_line("markers", "cuda: needs a CUDA device (skipped without one; scripts/gpu_check.sh)")
 
 
 @pytest.fixture
