@@ -56,7 +56,8 @@ def normalize_into(x: np.ndarray, source: np.ndarray, negate_first: bool, out: n
 
     For every coordinate c: mean m and population std s over the present values of x[:, c, :] (a coordinate
     with none gets m = 0, s = 1; zero spread gets s = 1), then
-    `out[t, l, c] = (x[t, c, source[l]] - m) / s`, negated for c == 0 when `negate_first` (the mirror flip).
+    `out[t, l, c] = (x[t, c, source[l]] - m) / s` (source None: l itself), negated for c == 0 when `negate_first`
+    (the mirror flip).
     Two passes per coordinate (mean, then centred squares: no cancellation) and one output pass.
     """
     n_frames, n_coords, n_landmarks = x.shape
@@ -74,7 +75,8 @@ def normalize_into(x: np.ndarray, source: np.ndarray, negate_first: bool, out: n
         for c in range(n_coords):
             mean, scale = means[c], scales[c]
             for lm in range(n_landmarks):
-                v = x[t, c, source[lm]]
+                # source None (no mirror) compiles to its own, gather-free specialisation
+                v = x[t, c, lm] if source is None else x[t, c, source[lm]]
                 out[t, lm, c] = (v - mean) * scale if v == v else np.float32(0.0)
 
 

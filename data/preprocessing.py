@@ -20,7 +20,6 @@ from data.landmarks import COORDS, N_LANDMARKS
 N_COORDS: int = len(COORDS)  # 3: x, y, z
 N_COLUMNS: int = N_COORDS * N_LANDMARKS  # 390 columns of a preprocessed npy file
 X_COORD: int = COORDS.index("x")
-IDENTITY_LANDMARKS = np.arange(N_LANDMARKS, dtype=np.int64)
 assert X_COORD == 0, "data.kernels.normalize_into negates coordinate 0 when mirroring"
 
 ArrayOrTensor = np.ndarray | torch.Tensor
@@ -54,7 +53,7 @@ def normalize_array(x: np.ndarray, flip_array: np.ndarray | None = None) -> np.n
         raise ValueError(f"expected a (T, {N_COLUMNS}) landmark array, got shape {x.shape}")
     blocks = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), N_COORDS, N_LANDMARKS)  # x | y | z blocks
     out = np.empty((len(x), N_LANDMARKS, N_COORDS), dtype=np.float32)
-    source = IDENTITY_LANDMARKS if flip_array is None else np.ascontiguousarray(flip_array, dtype=np.int64)
+    source = None if flip_array is None else np.ascontiguousarray(flip_array, dtype=np.int64)
     normalize_into(blocks, source, flip_array is not None, out)
     return out
 
