@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -158,6 +159,16 @@ def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
     """Run the step's commands `jobs` at a time; on a failure stop the others and exit."""
     pending = list(zip(step.labels, step.commands))
     running: list[tuple[list[str], subprocess.Popen, threading.Thread]] = []
+    try:
+        _run_parallel(step, jobs, env, pending, running)
+    finally:  # a failure, Ctrl-C or SIGTERM: no training run outlives the demo
+        for _, proc, _ in running:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=TERMINATE_WAIT_S)
+
+
+def _run_parallel(step: Step, jobs: int, env: dict[str, str], pending: list, running: list) -> None:
     while pending or running:
         while pending and len(running) < jobs:
             label, command = pending.pop(0)
@@ -174,10 +185,7 @@ def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
             thread.join()
             running.remove(item)
             if proc.returncode != 0:
-                for _, other, _ in running:
-                    other.terminate()
-                    other.wait(timeout=TERMINATE_WAIT_S)
-                fail(step, command, proc.returncode)
+                fail(step, command, proc.returncode)  # the caller stops the others
 
 
 def run_step(step: Step, jobs: int) -> float:
@@ -282,6 +290,13 @@ def print_summary(summary: dict) -> None:
           "'2 a-e -aroe'.")
 
 
+def exit_on_signal(signum: int, frame) -> None:
+    """Turn SIGTERM into SystemExit so that running steps are stopped (subprocess.run kills its child on any
+    exception, run_parallel terminates its children in a finally block)."""
+    print(f"\nrun_demo: stopped by signal {signum}", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--force", action="store_true", help="redo every step")
@@ -290,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="training runs side by side in rounds 1 and 2 (default: 2, or 1 on a 1-CPU machine)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, exit_on_signal)  # `kill <demo pid>` stops the step's children too
     start = time.time()
     try:
         steps = all_steps(with_export=not args.no_export)

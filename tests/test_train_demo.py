@@ -1,7 +1,11 @@
 """scripts/run_demo.py: steps skip only when safe, later steps redo after an earlier one, failures stop the demo."""
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +90,37 @@ def test_missing_output_is_a_failure(root, capsys):
 def test_missing_script_is_an_error_not_a_skip(root):
     with pytest.raises(FileNotFoundError, match="scripts/nope.py"):
         run_demo.script("scripts/nope.py")
+
+
+def test_sigterm_stops_running_children(root):
+    """`kill <demo pid>` during a parallel step: the demo exits 143 and no child outlives it.
+    (Sequential commands go through subprocess.run, which kills its child on any exception.)"""
+    sleeper = [sys.executable, "-c", "import os, time; open(f'pid{os.getpid()}', 'w'); time.sleep(60)"]
+    step = Step("slow", "sleeps", [sleeper, sleeper], (), [], parallel=True, labels=["s1", "s2"])
+
+    def kill_once_started():
+        deadline = time.monotonic() + 30
+        while len(list(root.glob("pid*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, run_demo.exit_on_signal)
+    try:
+        threading.Thread(target=kill_once_started, daemon=True).start()
+        with pytest.raises(SystemExit) as exc:
+            run_demo.run_all([step], force=True, jobs=2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exc.value.code == 128 + signal.SIGTERM
+    pids = [int(p.name[3:]) for p in root.glob("pid*")]
+    assert len(pids) == 2
+    assert not any(alive(pid) for pid in pids), "a child still runs"
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
