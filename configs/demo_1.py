@@ -11,4 +11,6 @@ import copy
 from configs._demo import scale_to_demo
 from configs.cfg_1 import cfg as _cfg_1
 
-cfg = scale_to_demo(copy.deepcopy(_cfg_1), "demo_1", num_layers=2, epochs=4, eval_epochs=4)
+# 12 epochs: the shortest schedule measured whose out-of-fold score beats the dummy phrase (fold 0: 8 epochs 0.155,
+# 12 epochs 0.226, dummy 0.154), so that round 2's confidence head learns from meaningful scores.
+cfg = scale_to_demo(copy.deepcopy(_cfg_1), "demo_1", num_layers=2, epochs=12, eval_epochs=6)

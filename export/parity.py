@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from torch import nn
 from data.datamount import Datamount
 from data.landmarks import COORDS, PART_NAMES, SELECTED_LANDMARKS
 from data.tokenizer import PAD_ID, SOS_ID, decode
+from export.agreement import CONFIDENCE_TIE, LOGIT_TIE, StringAgreement
 from export.scoring import fold_rows
 from export.torch_pipeline import predict_sequence, prepare_frames
 from models.feature_extractor import normalize_parts as torch_normalize_parts
@@ -31,7 +32,7 @@ LONG_SEQUENCE: int = 800  # frames of the report's longest input (resized to max
 PARITY_TOKENS: tuple[int, ...] = (SOS_ID, 17, PAD_ID, 32, 12, 36)  # decoder inputs, a PAD included (special position)
 N_CACHED_STEPS: int = 4
 FP32_TOLERANCE: float = 1e-3  # max |PyTorch - Keras| accepted per module and for the fp32 graph (typ. 1e-5)
-MIN_STRING_AGREEMENT: float = 0.99  # TFLite vs PyTorch decoded strings over a validation fold
+MIN_STRING_AGREEMENT: float = 0.99  # TFLite vs PyTorch strings over a validation fold, identical or fp16 near-ties
 
 
 def random_sequence(n_frames: int, rng: np.random.Generator, missing: Iterable[str] = (),
@@ -151,26 +152,6 @@ def torch_outputs(torch_nets: list[nn.Module], max_len: int) -> Callable[[np.nda
     return lambda frames: predict_sequence(torch_nets, frames, max_len).rows
 
 
-@dataclass
-class StringAgreement:
-    """Decoded strings of two implementations over many sequences."""
-
-    n: int = 0
-    n_same: int = 0
-    mismatches: list[tuple[str, str, str]] = field(default_factory=list)  # (sequence, reference, candidate)
-
-    @property
-    def fraction(self) -> float:
-        return self.n_same / self.n if self.n else float("nan")
-
-    def add(self, name: str, reference: str, candidate: str) -> None:
-        self.n += 1
-        if reference == candidate:
-            self.n_same += 1
-        else:
-            self.mismatches.append((name, reference, candidate))
-
-
 def format_comparisons(title: str, rows: list[Comparison]) -> str:
     """A fixed-width table of comparisons."""
     lines = [title, f"  {'input':24s} {'rows':>11s} {'max |diff|':>11s}  strings"]
@@ -203,8 +184,9 @@ class ParityReport:
                for name, d in diffs.items() if not d <= FP32_TOLERANCE]
         out += [f"fp32 graph vs PyTorch on {c.name}: max |diff| {c.max_abs:.2e}, strings {c.strings}"
                 for c in self.graph_vs_torch if not (c.max_abs <= FP32_TOLERANCE and c.same_string)]
-        if self.fold is not None and self.fold.n and self.fold.fraction < MIN_STRING_AGREEMENT:
-            out.append(f"TFLite vs PyTorch strings agree on {self.fold.fraction:.2%} < {MIN_STRING_AGREEMENT:.0%}")
+        if self.fold is not None and self.fold.n and self.fold.explained_fraction < MIN_STRING_AGREEMENT:
+            out.append(f"TFLite vs PyTorch strings identical or fp16 near-ties on {self.fold.explained_fraction:.2%}"
+                       f" < {MIN_STRING_AGREEMENT:.0%}")
         return out
 
     def format(self) -> str:
@@ -215,9 +197,13 @@ class ParityReport:
                                         self.graph_vs_torch))
         lines.append(format_comparisons("TFLite (fp16 weights) vs exported graph (float32):", self.tflite_vs_graph))
         if self.fold is not None:
-            lines.append(f"TFLite vs PyTorch KV-cached greedy decode over the validation fold: {self.fold.n_same}/"
-                         f"{self.fold.n} identical strings ({self.fold.fraction:.2%})")
-            lines += [f"  {name}: {ref!r} / {cand!r}" for name, ref, cand in self.fold.mismatches[:10]]
+            fold = self.fold
+            lines.append(f"TFLite vs PyTorch KV-cached greedy decode over the validation fold: {fold.n_same}/{fold.n}"
+                         f" identical strings ({fold.fraction:.2%}), {len(fold.near_ties)} fp16 near-ties (margin <"
+                         f" {LOGIT_TIE} logit or {CONFIDENCE_TIE} confidence), {len(fold.mismatches)} real mismatches")
+            for title, rows in (("near-tie", fold.near_ties), ("MISMATCH", fold.mismatches)):
+                lines += [f"  {title} {name} (margin {margin:.4f}): {ref!r} / {cand!r}"
+                          for name, ref, cand, margin in rows[:10]]
         failures = self.failures()
         lines.append("PARITY OK" if not failures else "PARITY FAILED:\n  " + "\n  ".join(failures))
         return "\n".join(lines)
@@ -241,5 +227,6 @@ def parity_report(torch_nets: list[nn.Module], keras_nets: list[Net], module: In
     if fold_sequences is not None:
         fold = StringAgreement()
         for name, frames in fold_sequences:
-            fold.add(name, predict_sequence(torch_nets, frames, max_len).phrase, decode(runner(frames).argmax(1)))
+            reference = predict_sequence(torch_nets, frames, max_len)
+            fold.add(name, reference.rows, runner(frames), reference.confidence)
     return ParityReport(modules, graph_vs_torch, tflite_vs_graph, fold)
