@@ -51,13 +51,13 @@ def _present_squares(x: np.ndarray, coord: int, mean: np.float32) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def normalize_into(x: np.ndarray, source: np.ndarray, negate_first: bool, out: np.ndarray) -> None:
+def normalize_into(x: np.ndarray, source: np.ndarray | None, out: np.ndarray) -> None:
     """Global per-coordinate standardisation of a raw `(T, C, L)` block array into `(T, L, C)` (NaN -> 0).
 
     For every coordinate c: mean m and population std s over the present values of x[:, c, :] (a coordinate
     with none gets m = 0, s = 1; zero spread gets s = 1), then
-    `out[t, l, c] = (x[t, c, source[l]] - m) / s` (source None: l itself), negated for c == 0 when `negate_first`
-    (the mirror flip).
+    `out[t, l, c] = (x[t, c, source[l]] - m) / s`, negated for c == 0 (the mirror flip: source is the landmark
+    permutation). With source None: `(x[t, c, l] - m) / s`, compiled as its own gather-free specialisation.
     Two passes per coordinate (mean, then centred squares: no cancellation) and one output pass.
     """
     n_frames, n_coords, n_landmarks = x.shape
@@ -70,12 +70,11 @@ def normalize_into(x: np.ndarray, source: np.ndarray, negate_first: bool, out: n
         std = np.sqrt(_present_squares(x, c, mean) / count)
         scale = np.float32(1.0 / std) if std > 0 else np.float32(1.0)
         means[c] = mean
-        scales[c] = -scale if negate_first and c == 0 else scale
+        scales[c] = -scale if source is not None and c == 0 else scale
     for t in range(n_frames):
         for c in range(n_coords):
             mean, scale = means[c], scales[c]
             for lm in range(n_landmarks):
-                # source None (no mirror) compiles to its own, gather-free specialisation
                 v = x[t, c, lm] if source is None else x[t, c, source[lm]]
                 out[t, lm, c] = (v - mean) * scale if v == v else np.float32(0.0)
 

@@ -54,7 +54,7 @@ def normalize_array(x: np.ndarray, flip_array: np.ndarray | None = None) -> np.n
     blocks = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), N_COORDS, N_LANDMARKS)  # x | y | z blocks
     out = np.empty((len(x), N_LANDMARKS, N_COORDS), dtype=np.float32)
     source = None if flip_array is None else np.ascontiguousarray(flip_array, dtype=np.int64)
-    normalize_into(blocks, source, flip_array is not None, out)
+    normalize_into(blocks, source, out)
     return out
 
 

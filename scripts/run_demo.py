@@ -160,32 +160,28 @@ def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
     pending = list(zip(step.labels, step.commands))
     running: list[tuple[list[str], subprocess.Popen, threading.Thread]] = []
     try:
-        _run_parallel(step, jobs, env, pending, running)
+        while pending or running:
+            while pending and len(running) < jobs:
+                label, command = pending.pop(0)
+                proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+                thread = threading.Thread(target=pump, args=(proc.stdout, label), daemon=True)
+                thread.start()
+                running.append((command, proc, thread))
+            time.sleep(POLL_S)
+            for item in list(running):
+                command, proc, thread = item
+                if proc.poll() is None:
+                    continue
+                thread.join()
+                running.remove(item)
+                if proc.returncode != 0:
+                    fail(step, command, proc.returncode)  # the finally block stops the others
     finally:  # a failure, Ctrl-C or SIGTERM: no training run outlives the demo
         for _, proc, _ in running:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=TERMINATE_WAIT_S)
-
-
-def _run_parallel(step: Step, jobs: int, env: dict[str, str], pending: list, running: list) -> None:
-    while pending or running:
-        while pending and len(running) < jobs:
-            label, command = pending.pop(0)
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
-            thread = threading.Thread(target=pump, args=(proc.stdout, label), daemon=True)
-            thread.start()
-            running.append((command, proc, thread))
-        time.sleep(POLL_S)
-        for item in list(running):
-            command, proc, thread = item
-            if proc.poll() is None:
-                continue
-            thread.join()
-            running.remove(item)
-            if proc.returncode != 0:
-                fail(step, command, proc.returncode)  # the caller stops the others
 
 
 def run_step(step: Step, jobs: int) -> float:
