@@ -1,0 +1,50 @@
+"""Convert MediaPipe Holistic files in the long layout (`frame, [row_id,] type, landmark_index, x, y, z`; Kaggle's
+isolated-sign competition and many apps) into the fingerspelling competition's wide raw format.
+
+    python scripts/convert_long_format.py capture.parquet other.csv --out datamount/my_recordings
+    python scripts/predict.py datamount/my_recordings/capture.parquet --tflite model.tflite
+
+Writes `OUT/<name>.parquet` (one sequence, the file's own frame numbers, float32, NaN where a landmark is
+missing) and adds it to `OUT/train.csv` (phrase from --phrase, else the file name), like
+scripts/extract_landmarks.py. An unknown `type`, a `landmark_index` out of range, a missing column or a landmark
+listed twice stops with an error that names the file, column and value.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.long_format import read_long_file  # noqa: E402
+from data.recordings import phrase_from_name, write_recording  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", type=Path, help="long-format .parquet or .csv files")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (raw competition format)")
+    parser.add_argument("--phrase", help="phrase of every input (default: from each file name)")
+    parser.add_argument("--participant-id", type=int, default=0, help="participant_id written to train.csv")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for path in args.inputs:
+        try:
+            frames, xyz = read_long_file(path)
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        row = write_recording(args.out, path.stem, xyz, args.phrase or phrase_from_name(path.name),
+                              args.participant_id, frames)
+        print(f"{path} -> {args.out / row['path']}: {len(frames)} frames (frames {frames[0]}..{frames[-1]}), "
+              f"sequence_id {row['sequence_id']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
