@@ -17,13 +17,12 @@ supplemental_landmarks/*.parquet (`DEFAULT_RAW_DIR`, `SYNTHETIC_RAW_DIR`).
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from common.atomic import atomic_path, write_json_atomic  # noqa: F401  (write_json_atomic: re-exported)
 from data.landmarks import symmetry_frame
 from data.tokenizer import write_character_map
 
@@ -111,27 +110,9 @@ class Datamount:
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV without index via a temp file + rename, so readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    """Write a CSV without index atomically (common.atomic), so readers never see a half-written file."""
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(obj, path: str | Path) -> None:
-    """Write `obj` as indented JSON via a temp file + rename (benchmark reports, summaries)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(obj, indent=1))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_static_files(root: str | Path = DEFAULT_ROOT) -> Datamount:

@@ -84,7 +84,7 @@ def read_npy(path: str) -> np.ndarray:
 
 
 def load_sequence(path: str) -> np.ndarray:
-    """Read one preprocessed `(T, 390)` float32 npy file (T >= 1); errors name the file."""
+    """Read one preprocessed `(T, 390)` float32 npy file (T >= 1, no +-inf); errors name the file."""
     try:
         x = read_npy(path)
     except FileNotFoundError as e:
@@ -97,6 +97,10 @@ def load_sequence(path: str) -> np.ndarray:
         raise ValueError(f"{path}: expected a float32 (T, {N_COLUMNS}) array, got {desc}")
     if len(x) == 0:
         raise ValueError(f"{path}: empty sequence (0 frames); drop it from the metadata csv")
+    if np.isinf(x).any():  # NaN is an undetected landmark; +-inf would turn every loss into NaN
+        frame = int(np.flatnonzero(np.isinf(x).any(axis=1))[0])
+        raise ValueError(f"{path}: holds +-inf values (first in frame {frame}); re-run scripts/prepare_data.py, "
+                         "which reports such sequences, or drop it from the metadata csv")
     return x
 
 

@@ -24,26 +24,12 @@ import numpy as np
 import pandas as pd
 
 from data.datamount import SUPPLEMENTAL_CSV, TRAIN_CSV, Datamount, write_csv_atomic
-from data.landmarks import SELECTED_COLUMNS
-from data.prepare import read_metadata
+from data.prepare import npy_frame_count, read_metadata
 
 STRATEGIES: tuple[str, ...] = ("participant", "random")
 DEFAULT_N_FOLDS = 4
 DEFAULT_SEED = 42
 MAX_IDS_SHOWN = 10
-NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-
-
-def npy_frame_count(path: str | Path) -> int:
-    """Number of frames T of a (T, 390) float32 npy, read from its header only."""
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version not in NPY_HEADER_READERS:
-            raise ValueError(f"{path}: unsupported npy format version {version}")
-        shape, _, dtype = NPY_HEADER_READERS[version](f)
-    if len(shape) != 2 or shape[1] != len(SELECTED_COLUMNS) or dtype != np.float32:
-        raise ValueError(f"{path}: expected a float32 (T, {len(SELECTED_COLUMNS)}) array, got {dtype} {shape}")
-    return int(shape[0])
 
 
 def sequence_lengths(df: pd.DataFrame, mount: Datamount, csv_name: str) -> np.ndarray:

@@ -15,21 +15,25 @@ Problem policy:
 * Per-file / per-sequence problems are skipped with a report, the rest is converted: a missing or
   unreadable parquet file, a sequence listed in a CSV but absent from its parquet, a phrase that is
   empty or has a character outside the 59-character map, a (file_id, sequence_id) listed twice
-  (the first listing, train before supplemental, is kept). Skipped rows are left out of the
+  (the first listing, train before supplemental, is kept), a sequence with +-inf values (NaN is
+  normal: an undetected landmark). Skipped rows are left out of the
   converted CSVs, every one of them is listed in `prepare_report.json` and in the printed summary,
   and the CLI exits with status 1 (0 with `--allow-problems`).
 
-Idempotent: a parquet file whose sequences all have their npy is not read again (`overwrite=True`
-redoes it). Every npy is written to a temp file and renamed, so an interrupted run never leaves a
-truncated file.
+Idempotent: a parquet file whose sequences all have a complete npy (header and size checked) is not
+read again (`overwrite=True` redoes it). Every npy is written atomically (common.atomic), so an
+interrupted run never leaves a truncated file; temp files of killed workers are removed on the next
+run. A worker process that dies (kill -9, the OOM killer) stops the run at once with
+`WorkerDiedError`: the npy files already written are kept and a re-run converts the rest.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,13 +41,18 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from common.atomic import atomic_path, remove_stale_temps, write_json_atomic
+from common.errors import BadInputError, ExitCode, UserError
 from data.datamount import SUPPLEMENTAL_CSV, TRAIN_CSV, Datamount, write_csv_atomic, write_static_files
 from data.landmarks import SELECTED_COLUMNS, write_inference_args
+from data.preprocessing import N_COLUMNS
 from data.raw_format import METADATA_COLUMNS, read_landmark_parquet
 from data.tokenizer import CHAR_TO_ID
 
 INTEGER_COLUMNS: tuple[str, ...] = ("file_id", "sequence_id")
 MAX_IDS_SHOWN = 10  # sequence ids printed per problem in the summary (the report lists all)
+INT64_RANGE = (-(2**63), 2**63 - 1)
+NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 PROBLEM_KINDS: dict[str, str] = {
     "missing_parquet": "parquet file listed in a CSV does not exist",
@@ -51,11 +60,18 @@ PROBLEM_KINDS: dict[str, str] = {
     "sequence_not_in_parquet": "sequence listed in a CSV is absent from its parquet file",
     "out_of_vocabulary_phrase": "phrase is empty or has characters outside the 59-character map",
     "duplicate_sequence": "(file_id, sequence_id) listed more than once; the first listing is kept",
+    "non_finite_values": "sequence holds +-inf values (NaN, an undetected landmark, is fine)",
 }
 
 
-class PrepareError(ValueError):
+class PrepareError(BadInputError):
     """A structural problem with the raw data: nothing is converted."""
+
+
+class WorkerDiedError(UserError):
+    """A worker process died (killed, out of memory): the npy files written so far are kept."""
+
+    code = ExitCode.WORKER_DIED
 
 
 @dataclass
@@ -129,9 +145,10 @@ def read_metadata(path: Path) -> pd.DataFrame:
         raise PrepareError(f"{path}: missing required column(s) {missing}; expected {METADATA_COLUMNS}")
     for col in INTEGER_COLUMNS:
         values = pd.to_numeric(df[col], errors="coerce")
-        bad = df.index[values.isna() | (values != values.round())]
+        bad = df.index[values.isna() | (values != values.round()) | ~values.between(*INT64_RANGE)]
         if len(bad):
-            raise PrepareError(f"{path}: column {col!r} must hold integers; bad value {df[col][bad[0]]!r} "
+            value = str(df[col][bad[0]])
+            raise PrepareError(f"{path}: column {col!r} must hold 64-bit integers; bad value {value!r} "
                                f"in data row {bad[0] + 1} ({len(bad)} bad rows)")
         df[col] = values.astype(np.int64)
     return df
@@ -163,20 +180,41 @@ def check_rows(df: pd.DataFrame, csv_name: str, seen: set[tuple[int, int]]) -> t
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """np.save through a temp file in the same folder + os.replace (never a truncated npy)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """np.save, atomically (never a truncated npy)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def npy_frame_count(path: str | Path) -> int:
+    """Number of frames T of a whole (T, 390) float32 npy, from its header; the file size is checked too."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version not in NPY_HEADER_READERS:
+            raise ValueError(f"{path}: unsupported npy format version {version}")
+        shape, fortran, dtype = NPY_HEADER_READERS[version](f)
+        data_start, size = f.tell(), os.fstat(f.fileno()).st_size
+    if len(shape) != 2 or shape[1] != N_COLUMNS or dtype != np.float32 or fortran:
+        raise ValueError(f"{path}: expected a float32 (T, {N_COLUMNS}) array, got {dtype} {shape}")
+    if size != data_start + dtype.itemsize * shape[0] * shape[1]:
+        raise ValueError(f"{path}: truncated or padded: {size} bytes, its header says {shape} float32")
+    return int(shape[0])
+
+
+def npy_is_complete(path: Path) -> bool:
+    """True when `path` is a whole float32 (T, 390) npy (header parses, file size matches)."""
     try:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        npy_frame_count(path)
+    except (OSError, ValueError, EOFError):
+        return False
+    return True
 
 
 def convert_file(task: FileTask) -> FileResult:
     """Convert the listed sequences of one parquet file (runs in a worker process)."""
     mount, result = Datamount(Path(task.npy_dir).parent), FileResult(task.parquet)
-    todo = [k for k in task.keys if task.overwrite or not mount.npy_path(*k).is_file()]
+    for folder in {mount.npy_path(*k).parent for k in task.keys}:
+        remove_stale_temps(folder)
+    todo = [k for k in task.keys if task.overwrite or not npy_is_complete(mount.npy_path(*k))]
     result.skipped_existing = len(task.keys) - len(todo)
     pending = set(todo)
     result.converted = [k for k in task.keys if k not in pending]
@@ -194,7 +232,11 @@ def convert_file(task: FileTask) -> FileResult:
     if absent:
         result.problems.append(Problem("sequence_not_in_parquet", task.parquet, absent,
                                        f"{len(absent)} of {len(todo)} listed sequences absent"))
-    for key in (k for k in todo if k[1] in sequences):
+    non_finite = {k[1]: int(np.isinf(sequences[k[1]]).sum()) for k in todo if k[1] in sequences}
+    non_finite = {sid: n for sid, n in non_finite.items() if n}
+    for sid, n in non_finite.items():
+        result.problems.append(Problem("non_finite_values", task.parquet, [sid], f"{n} +-inf value(s)"))
+    for key in (k for k in todo if k[1] in sequences and k[1] not in non_finite):
         path = mount.npy_path(*key)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_npy_atomic(path, np.ascontiguousarray(sequences[key[1]], dtype=np.float32))
@@ -213,32 +255,54 @@ def build_tasks(frames: list[pd.DataFrame], raw_dir: Path, npy_dir: Path, overwr
     return [FileTask(p, k, str(npy_dir), overwrite) for p, k in keys.items()]
 
 
-def run_tasks(tasks: list[FileTask], workers: int, progress: bool = True) -> Iterator[FileResult]:
-    """Run convert_file over tasks, in a spawn process pool when workers > 1, with a tqdm bar."""
+def run_tasks(tasks: list[FileTask], workers: int, progress: bool = True,
+              work=convert_file) -> Iterator[FileResult]:
+    """Run `work` (convert_file) over tasks, in a spawn process pool when workers > 1, with a tqdm bar.
+
+    A worker that dies raises WorkerDiedError at once (a multiprocessing.Pool would wait for its task forever).
+    """
     bar = tqdm(total=len(tasks), unit="file", desc="prepare", disable=not progress)
     try:
         if workers <= 1 or len(tasks) <= 1:
-            results = map(convert_file, tasks)
-            for r in results:
+            for r in map(work, tasks):
                 bar.update()
                 yield r
             return
-        # spawn, not fork: the parent may hold pyarrow thread pools, which do not survive a fork.
-        with mp.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-            for r in pool.imap_unordered(convert_file, tasks):
-                bar.update()
-                yield r
+        yield from _run_in_pool(tasks, min(workers, len(tasks)), work, bar)
     finally:
         bar.close()
+
+
+def _run_in_pool(tasks: list[FileTask], workers: int, work, bar: tqdm) -> Iterator[FileResult]:
+    """The pool part of run_tasks (spawn, not fork: the parent may hold pyarrow thread pools)."""
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    pending = {pool.submit(work, t): t for t in tasks}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise WorkerDiedError(
+                        f"a prepare worker process died (killed, or out of memory?); {len(pending) + 1} of "
+                        f"{len(tasks)} parquet files unfinished, e.g. {task.parquet}; the npy files written so far "
+                        f"are kept: re-run to convert the rest (fewer --workers need less memory)") from None
+                bar.update()
+                yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def load_raw_metadata(raw_dir: Path) -> dict[str, pd.DataFrame]:
     """{csv name: frame} for train.csv (required) and supplemental_metadata.csv (if present)."""
     if not raw_dir.is_dir():
         raise PrepareError(f"raw data folder {raw_dir} does not exist (download it with scripts/download_data.py "
-                           f"or build the synthetic set with scripts/make_synthetic_data.py)")
+                           f"or build the synthetic set with scripts/make_synthetic_data.py)", ExitCode.MISSING_INPUT)
     if not (raw_dir / TRAIN_CSV).is_file():
-        raise PrepareError(f"{raw_dir / TRAIN_CSV} not found: {raw_dir} is not a competition-format folder")
+        raise PrepareError(f"{raw_dir / TRAIN_CSV} not found: {raw_dir} is not a competition-format folder",
+                           ExitCode.MISSING_INPUT)
     out = {TRAIN_CSV: read_metadata(raw_dir / TRAIN_CSV)}
     if (raw_dir / SUPPLEMENTAL_CSV).is_file():
         out[SUPPLEMENTAL_CSV] = read_metadata(raw_dir / SUPPLEMENTAL_CSV)
@@ -293,9 +357,7 @@ def write_report(report: PrepareReport, path: Path) -> None:
     data["ok"] = report.ok
     data["problem_counts"] = report.problem_counts()
     data["problem_kinds"] = PROBLEM_KINDS
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_json_atomic(data, path)
 
 
 def summarize(report: PrepareReport) -> str:

@@ -5,7 +5,6 @@ landmarks (all x, then all y, then all z). NaN = not detected.
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.atomic import atomic_path
 from data.landmarks import N_HOLISTIC, RAW_LANDMARK_COLUMNS
 
 RAW_COLUMNS: list[str] = ["frame"] + RAW_LANDMARK_COLUMNS  # 1,630 columns, index `sequence_id`
@@ -75,12 +75,8 @@ def write_landmark_parquet(path: str | Path, sequences: dict[int, np.ndarray]) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = sequences_to_table(sequences)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, use_dictionary=["frame", "sequence_id"])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_landmark_parquet(path: str | Path, columns: list[str]) -> dict[int, np.ndarray]:

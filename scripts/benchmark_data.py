@@ -41,7 +41,7 @@ from data.ds_2 import CustomDataset  # noqa: E402
 from data.landmarks import N_LANDMARKS, part_indices, symmetry_frame, write_inference_args  # noqa: E402
 from data.preprocessing import N_COLUMNS, flip  # noqa: E402
 from data.synthetic.dataset import synthetic_metadata  # noqa: E402
-from data.datamount import write_json_atomic  # noqa: E402
+from common.atomic import write_json_atomic  # noqa: E402
 
 N_FOLDS = 4
 TARGET_SAMPLES_PER_S = 1_750

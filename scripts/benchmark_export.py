@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from configs import load_config  # noqa: E402
 from data.tokenizer import EOS_ID, MAX_DECODE_STEPS  # noqa: E402
 from models import build_model  # noqa: E402
-from data.datamount import write_json_atomic  # noqa: E402
+from common.atomic import write_json_atomic  # noqa: E402
 
 NEVER_EOS_AUX_BIAS = 10.0
 OUT_JSON = Path("datamount/benchmarks/export.json")

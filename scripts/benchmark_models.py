@@ -45,7 +45,7 @@ from models.norms import MaskedBatchNorm1d  # noqa: E402
 from models.rel_attention import RelativeMultiHeadAttention, relative_shift  # noqa: E402
 from models.rope import apply_rotary  # noqa: E402
 from models.squeezeformer import ConvModule, SqueezeformerBlock  # noqa: E402
-from data.datamount import write_json_atomic  # noqa: E402
+from common.atomic import write_json_atomic  # noqa: E402
 
 DEFAULT_OUTPUT = Path("datamount/benchmarks/models.json")
 PHRASE = "the quick brown fox 1234"

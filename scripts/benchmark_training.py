@@ -30,7 +30,7 @@ from training.distributed import DistContext, resolve_device  # noqa: E402
 from training.engine import TrainState, build_precision, train_one_epoch  # noqa: E402
 from training.logger import RunLogger  # noqa: E402
 from training.optim import build_optimizer, build_scheduler  # noqa: E402
-from data.datamount import write_json_atomic  # noqa: E402
+from common.atomic import write_json_atomic  # noqa: E402
 
 DEFAULT_OUT = Path("datamount/benchmarks/training.json")
 ROUND1_TRAIN_DF = "datamount/train_folded.csv"

@@ -16,9 +16,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common.errors import run_cli  # noqa: E402
 from data.datamount import DEFAULT_ROOT  # noqa: E402
 from data.folds import fold_summary, make_folds  # noqa: E402
-from scripts.prepare_data import EXIT_ABORTED, add_fold_args  # noqa: E402
+from scripts.prepare_data import add_fold_args  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,12 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("make_folds", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    try:
-        train, supplemental = make_folds(args.datamount, args.raw, args.n_folds, args.seed, args.strategy)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"make_folds: ERROR: {e}", file=sys.stderr)
-        return EXIT_ABORTED
+    train, supplemental = make_folds(args.datamount, args.raw, args.n_folds, args.seed, args.strategy)
     print(fold_summary(train, "train_folded.csv"))
     print(fold_summary(supplemental, "supplemental_metadata_folded.csv"))
     return 0

@@ -7,9 +7,10 @@ Writes datamount/train_landmarks_npy/<file_id>/<sequence_id>.npy, inference_args
 character_to_prediction_index.json, symmetry.csv, the converted metadata rows, prepare_report.json and
 (unless --no-folds) train_folded.csv + supplemental_metadata_folded.csv (see scripts/make_folds.py).
 
-Exit status: 0 all converted; 1 some sequences skipped with a report (0 with --allow-problems);
-2 a structural error: nothing converted (missing folder, CSV without a required column, ...) or
-folds impossible (e.g. fewer participants than folds).
+Exit status (common.errors.ExitCode, README "Errors and recovery"): 0 all converted; 1 some sequences skipped
+with a report (0 with --allow-problems); 3 the raw folder or train.csv is missing; 4 a structural error
+(a CSV without a required column, ids that are not 64-bit integers, folds impossible): nothing converted;
+7 the datamount cannot be written; 9 a worker process died (re-run to finish).
 """
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common.errors import ExitCode, UsageError, run_cli  # noqa: E402
 from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT  # noqa: E402
 from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds  # noqa: E402
-from data.prepare import PrepareError, prepare, summarize  # noqa: E402
+from data.prepare import prepare, summarize  # noqa: E402
 
-EXIT_PROBLEMS = 1
-EXIT_ABORTED = 2
+PROG = "prepare_data"
 
 
 def add_fold_args(parser: argparse.ArgumentParser) -> None:
@@ -54,25 +55,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli(PROG, _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    try:
-        report = prepare(args.raw, args.datamount, args.workers, args.overwrite, progress=not args.quiet)
-    except PrepareError as e:
-        print(f"prepare_data: ERROR: {e}", file=sys.stderr)
-        return EXIT_ABORTED
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    report = prepare(args.raw, args.datamount, args.workers, args.overwrite, progress=not args.quiet)
     print(summarize(report))
     if not args.no_folds:
-        try:
-            train, supplemental = make_folds(args.datamount, None, args.n_folds, args.seed, args.strategy)
-        except (ValueError, FileNotFoundError) as e:
-            print(f"prepare_data: ERROR while making folds: {e}", file=sys.stderr)
-            return EXIT_ABORTED
+        train, supplemental = make_folds(args.datamount, None, args.n_folds, args.seed, args.strategy)
         print(fold_summary(train, "train_folded.csv"))
         print(fold_summary(supplemental, "supplemental_metadata_folded.csv"))
     if report.problems and not args.allow_problems:
-        print("prepare_data: some sequences were skipped (see above); --allow-problems accepts this", file=sys.stderr)
-        return EXIT_PROBLEMS
-    return 0
+        print(f"{PROG}: some sequences were skipped (see above); --allow-problems accepts this", file=sys.stderr)
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(ROOT))
 
+from common.atomic import write_json_atomic  # noqa: E402
 from export.paths import SCORE_JSON, TFLITE_NAME  # noqa: E402  (TensorFlow-free file names)
 
 DATAMOUNT = Path("datamount")
@@ -209,11 +210,7 @@ def load_state() -> dict[str, str]:
 
 
 def save_state(state: dict[str, str]) -> None:
-    path = ROOT / STATE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
-    os.replace(tmp, path)
+    write_json_atomic(state, ROOT / STATE_FILE)
 
 
 def run_all(steps: list[Step], force: bool, jobs: int) -> dict[str, float | str]:
@@ -315,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = steps[:names.index(args.until) + 1]
     times = run_all(steps, args.force, max(1, args.jobs))
     summary = collect_summary(times, time.time() - start)
-    (ROOT / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
+    write_json_atomic(summary, ROOT / SUMMARY_FILE)
     print_summary(summary)
     print(f"\nwritten: {SUMMARY_FILE}")
     return 0

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.errors import ExitCode
 from data.datamount import Datamount
 from data.folds import assign_folds, balanced_group_folds, make_folds, npy_frame_count
 from data.landmarks import SELECTED_COLUMNS
@@ -96,7 +97,7 @@ def test_missing_npy_is_an_error_naming_ids(datamount, capsys):
     mount.npy_path(101, 1000).unlink()
     with pytest.raises(FileNotFoundError, match=r"train.csv: 1 listed sequence\(s\) have no npy.*1000"):
         make_folds(datamount)
-    assert make_folds_cli.main(["--datamount", str(datamount)]) == 2
+    assert make_folds_cli.main(["--datamount", str(datamount)]) == ExitCode.MISSING_INPUT
     assert "prepare_data.py" in capsys.readouterr().err
 
 

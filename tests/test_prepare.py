@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.errors import ExitCode
 from data.datamount import Datamount
 from data.landmarks import HOLISTIC_LANDMARKS, SELECTED_COLUMNS, SELECTED_LANDMARKS
 from data.prepare import PrepareError, prepare, save_npy_atomic, summarize
@@ -120,9 +121,10 @@ def test_idempotent_and_overwrite(raw, tmp_path):
     folder, _ = raw
     prepare(folder, tmp_path / "dm", progress=False)
     npy = Datamount(tmp_path / "dm").npy_path(1001, 11)
-    npy.write_bytes(b"sentinel")  # a skipped file is not touched
+    np.save(npy, np.zeros((2, len(SELECTED_COLUMNS)), np.float32))  # a complete npy is not touched
+    sentinel = npy.read_bytes()
     again = prepare(folder, tmp_path / "dm", progress=False)
-    assert (again.written, again.skipped_existing) == (0, 7) and npy.read_bytes() == b"sentinel"
+    assert (again.written, again.skipped_existing) == (0, 7) and npy.read_bytes() == sentinel
     redo = prepare(folder, tmp_path / "dm", overwrite=True, progress=False)
     assert redo.written == 7 and np.load(npy).shape[1] == len(SELECTED_COLUMNS)
 
@@ -135,7 +137,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         save_npy_atomic(tmp_path / "x.npy", np.zeros((2, 3), np.float32))
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # the temp file is gone too
 
 
 def problems_of(report, kind: str) -> list[int]:
@@ -183,7 +185,8 @@ def test_missing_column_aborts_before_writing(raw, tmp_path):
     with pytest.raises(PrepareError, match=r"train.csv: missing required column\(s\) \['participant_id'\]"):
         prepare(folder, tmp_path / "dm", progress=False)
     assert not (tmp_path / "dm").exists()
-    assert prepare_data.main(["--raw", str(folder), "--datamount", str(tmp_path / "dm"), "--quiet"]) == 2
+    argv = ["--raw", str(folder), "--datamount", str(tmp_path / "dm"), "--quiet"]
+    assert prepare_data.main(argv) == ExitCode.BAD_INPUT
 
 
 def test_missing_raw_folder_message(tmp_path):

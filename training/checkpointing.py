@@ -1,14 +1,35 @@
-"""Output file names of a run, the final checkpoint and the periodic full (resumable) checkpoint."""
+"""Output file names of a run, the final checkpoint and the periodic full (resumable) checkpoint, the run lock.
+
+Every file is written atomically (`common.atomic.torch_save_atomic`) and read with `torch.load(weights_only=True)`
+(`safe_load`): a crafted .pth cannot run code. The resume state therefore holds only tensors and plain Python
+values (see training.seeding.collect_rng_states).
+"""
 from __future__ import annotations
 
+import fcntl
+import json
+import logging
 import os
+import pickle
+import socket
+import time
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import torch
 
+from common.atomic import pid_alive
+from common.atomic import torch_save_atomic as atomic_save  # noqa: F401  (the one atomic writer, re-exported)
+from common.errors import BadInputError, ConflictError, MissingInputError
 from training.seeding import RANDOM_SEED
+
+LOG = logging.getLogger(__name__)
+READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile)
+RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng_states", "config")
+# Keys that may differ between a run and its --resume without changing what is computed.
+RESUME_FREE_KEYS = frozenset({"resume"})
 
 
 def run_dir(cfg: SimpleNamespace) -> Path:
@@ -36,12 +57,22 @@ def config_path(cfg: SimpleNamespace) -> Path:
     return run_dir(cfg) / f"config_seed{cfg.seed}.json"
 
 
-def atomic_save(obj: Any, path: str | Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename: a crash never leaves a truncated file."""
+def lock_path(cfg: SimpleNamespace) -> Path:
+    """The lock of a (fold, seed) run: two runs of the same seed must not write into one folder."""
+    return run_dir(cfg) / f".lock_seed{cfg.seed}"
+
+
+def safe_load(path: str | Path, map_location: torch.device | str = "cpu") -> Any:
+    """torch.load with weights_only=True (no code runs); errors name the file on one line."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    if not path.is_file():
+        raise MissingInputError(f"{path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except READ_ERRORS as e:
+        first_line = (str(e).strip().splitlines() or [""])[0][:200]
+        raise BadInputError(f"{path}: not a readable PyTorch file, or it holds more than tensors and plain values "
+                            f"({type(e).__name__}: {first_line})") from e
 
 
 def seed_to_resume(cfg: SimpleNamespace) -> int:
@@ -51,7 +82,7 @@ def seed_to_resume(cfg: SimpleNamespace) -> int:
     found = sorted(run_dir(cfg).glob("resume_seed*.pth"))
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"
-        raise FileNotFoundError(f"--resume with --seed -1 needs exactly one resume_seed*.pth in {run_dir(cfg)} "
+        raise MissingInputError(f"--resume with --seed -1 needs exactly one resume_seed*.pth in {run_dir(cfg)} "
                                 f"(found: {names}); pass --seed N")
     return int(found[0].stem.removeprefix("resume_seed"))
 
@@ -60,6 +91,79 @@ def load_resume(cfg: SimpleNamespace, map_location: torch.device | str = "cpu") 
     """Read the resume checkpoint of cfg.seed, with a clear error when it does not exist."""
     path = resume_path(cfg)
     if not path.exists():
-        raise FileNotFoundError(f"--resume: no resume checkpoint {path}; the run wrote none yet "
+        raise MissingInputError(f"--resume: no resume checkpoint {path}; the run wrote none yet "
                                 f"(cfg.ckpt_every_epochs={cfg.ckpt_every_epochs}) or used another seed")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    saved = safe_load(path, map_location)
+    missing = [k for k in RESUME_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise BadInputError(f"{path}: not a resume checkpoint of this version (missing {missing})")
+    return saved
+
+
+def config_changes(saved: dict[str, Any], new: dict[str, Any], allowed: set[str]) -> list[str]:
+    """Keys whose value differs between the saved and the new config (both `config_to_dict`), minus `allowed`."""
+    keys = (saved.keys() | new.keys()) - RESUME_FREE_KEYS - allowed
+    return sorted(k for k in keys if saved.get(k, "<absent>") != new.get(k, "<absent>"))
+
+
+def check_resume_config(saved: dict[str, Any], new: dict[str, Any], allowed: set[str], path: Path) -> None:
+    """Refuse a --resume whose config differs from the interrupted run's, unless every change is allowed."""
+    changed = config_changes(saved, new, allowed)
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r}" for k in changed[:8])
+        more = f" (+{len(changed) - 8} more)" if len(changed) > 8 else ""
+        raise ConflictError(f"--resume: the config differs from the one saved in {path}: {shown}{more}; resume "
+                            f"with the same values, or accept them with --resume_allow_changes {','.join(changed)}")
+
+
+class RunLock:
+    """An exclusive lock on a run's (fold, seed) in its folder, holding the owner's PID, host and start time.
+
+    `fcntl.flock` is released by the kernel when the owner dies, so the lock file of a killed run is taken over
+    (with a warning naming the dead PID); a live owner makes `acquire` raise ConflictError.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConflictError(f"{self.path.parent} is in use by another run of this seed ({self.owner()}); "
+                                f"wait for it, stop it, or use another --seed / --output_dir") from None
+        previous = self.owner()
+        if previous != "unknown":
+            LOG.warning("taking over the stale lock %s of a run that is gone (%s)", self.path, previous)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode())
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def owner(self) -> str:
+        """'pid N on HOST since TIME (alive|dead)' from the lock file, or 'unknown'."""
+        try:
+            info = json.loads(self.path.read_text() or "{}")
+            state = "alive" if info.get("host") != socket.gethostname() or pid_alive(int(info["pid"])) else "dead"
+            return f"pid {info['pid']} on {info['host']} since {info['started']}, {state}"
+        except (OSError, ValueError, KeyError):
+            return "unknown"
+
+    def release(self) -> None:
+        """Empty the lock file and unlock (the file stays: unlinking it would let two runs lock two inodes)."""
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -11,6 +11,7 @@ import torch
 from data.tokenizer import DUMMY_PHRASE, MAX_PHRASE_LEN
 from metrics.levenshtein import competition_score, damerau_score, per_sample_scores
 from postprocess.confidence_fallback import decode_batch
+from training.checkpointing import safe_load
 
 SUPPLEMENTAL_SCORE = 0.5  # NOTE(original): get_train_folded_oof_supp.py gives every supplemental row score 0.5
 VAL_DATA_GLOB = "val_data_seed*.pth"
@@ -54,9 +55,10 @@ def fold_files(weights_dir: Path, fold: int) -> list[Path]:
 
 def predictions_of(path: Path, n_rows: int) -> list[str]:
     """Decoded `generated_ids` of a val_data file, checked against the fold's row count."""
-    val_data = torch.load(path, map_location="cpu", weights_only=False)
-    if "generated_ids" not in val_data:
-        raise ValueError(f"{path}: no 'generated_ids' (keys: {sorted(val_data)})")
+    val_data = safe_load(path)
+    if not isinstance(val_data, dict) or "generated_ids" not in val_data:
+        keys = sorted(val_data) if isinstance(val_data, dict) else type(val_data).__name__
+        raise ValueError(f"{path}: not a val_data file: no 'generated_ids' (found {keys})")
     ids = val_data["generated_ids"]
     if len(ids) != n_rows:
         raise ValueError(f"{path}: {len(ids)} predictions but the fold has {n_rows} rows in train_folded.csv; "

@@ -32,8 +32,15 @@ def set_seed(seed: int) -> None:
 
 
 def collect_rng_states(dataset: Any = None) -> dict[str, Any]:
-    """Every random state a training step can consume: python, numpy, torch CPU/CUDA and the data set's `rng`."""
-    states: dict[str, Any] = {"python": random.getstate(), "numpy": np.random.get_state(),
+    """Every random state a training step can consume: python, numpy, torch CPU/CUDA and the data set's `rng`.
+
+    Only plain values (ints, tuples, lists, dicts, tensors), so a resume file loads with `weights_only=True`:
+    numpy's legacy state array becomes an int64 tensor.
+    """
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {"python": random.getstate(),
+                              "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                                        float(cached)],
                               "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
@@ -45,7 +52,8 @@ def collect_rng_states(dataset: Any = None) -> dict[str, Any]:
 def restore_rng_states(states: dict[str, Any], dataset: Any = None) -> None:
     """Inverse of collect_rng_states (CUDA states only when this machine has the same devices)."""
     random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(states["cuda"])

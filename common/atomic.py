@@ -1,0 +1,108 @@
+"""The one atomic-write helper: every checkpoint, npy, CSV, JSON, config and metrics file goes through it.
+
+`atomic_path(path)` yields a temp path with a unique name in the target's folder; when the block succeeds the temp
+file is fsynced and renamed onto `path` (then the folder is fsynced), when it fails the temp file is removed and
+`path` is untouched. A reader therefore sees the old complete file or the new complete file, never a partial one,
+also after a kill -9 or a full disk. Temp names are `.<name>.<pid>-<random>.tmp`; `remove_stale_temps` deletes
+those whose process is gone (a killed writer's leftovers).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from common.errors import WriteError
+
+TEMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[0-9a-f]+\.tmp|tmp(?P<legacy_pid>\d+))$")  # legacy: .<name>.tmp<pid>
+
+
+def temp_path_for(path: Path) -> Path:
+    """A fresh, unique temp file next to `path` (created empty, mode 0666 minus umask)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Write to the yielded temp path; on success it replaces `path` atomically, on failure it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(path)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+        _fsync(path.parent, directory=True)
+    finally:
+        tmp.unlink(missing_ok=True)  # a no-op once renamed
+
+
+def write_bytes_atomic(data: bytes, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(text: str, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json_atomic(obj: Any, path: str | Path) -> None:
+    """Indented JSON."""
+    write_text_atomic(json.dumps(obj, indent=1), path)
+
+
+def torch_save_atomic(obj: Any, path: str | Path) -> None:
+    """torch.save (checkpoints, val_data, resume states); a failed write (disk full) raises WriteError."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:  # torch reports a short write (full disk, file size limit) as a RuntimeError
+            raise WriteError(f"cannot write {path} (disk full?): {e}; the previous file is unchanged") from e
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temp files in `folder` left by writers that no longer run; returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        match = TEMP_NAME.match(entry.name)
+        if match and not pid_alive(int(match["pid"] or match["legacy_pid"])):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
