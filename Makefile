@@ -5,8 +5,11 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The video extractor's own environment (MediaPipe Holistic; see requirements-video.txt and README "Your own video").
+VIDEO_VENV ?= .venv-video
+VIDEO_STAMP := $(VIDEO_VENV)/.installed
 
-.PHONY: demo test venv clean-demo
+.PHONY: demo test venv video-env clean-demo
 
 venv: $(STAMP)
 
@@ -16,10 +19,19 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
+video-env: $(VIDEO_STAMP)
+
+$(VIDEO_STAMP): requirements-video.txt
+	@test -x $(VIDEO_VENV)/bin/python || $(PYTHON) -m venv $(VIDEO_VENV) || python3 -m venv $(VIDEO_VENV)
+	$(VIDEO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VIDEO_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-video.txt
+	$(VIDEO_VENV)/bin/python -c "import mediapipe, cv2; mediapipe.solutions.holistic.Holistic(model_complexity=1).close()"
+	@touch $(VIDEO_STAMP)
+
 demo: $(STAMP)
 	$(PY) scripts/run_demo.py
 
-test: $(STAMP)
+test: $(STAMP) $(VIDEO_STAMP)
 	$(PY) -m pytest -q
 
 clean-demo:

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.datamount import write_csv_atomic
 from data.raw_format import METADATA_COLUMNS, sequences_to_table
 
 INDEX_NAME = "train.csv"
@@ -63,7 +64,5 @@ def upsert_index(out_dir: Path, rows: list[dict]) -> pd.DataFrame:
     if index_path.is_file():
         old = pd.read_csv(index_path, dtype={"phrase": str}, keep_default_na=False)
         new = pd.concat([old[~old["path"].isin(new["path"])], new], ignore_index=True)
-    tmp = index_path.with_name(f".{index_path.name}.tmp{os.getpid()}")
-    new.to_csv(tmp, index=False)
-    os.replace(tmp, index_path)
+    write_csv_atomic(new, index_path)
     return new

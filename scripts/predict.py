@@ -2,9 +2,11 @@
 
     python scripts/predict.py data/*.parquet --tflite datamount/weights/cfg_2/fold-1/model.tflite
     python scripts/predict.py seq.npy --checkpoints ckpt_seed1.pth ckpt_seed2.pth -C cfg_2 --out preds.csv
+    python scripts/predict.py my_clip.mp4 --tflite model.tflite --render my_clip.png   # a video: see video/
 
-Inputs: raw competition parquet files (every sequence in them; the 390 selected columns are read) or npy
-arrays (T, 390) in the selected-column order. Columns come from --inference-args, else the inference_args.json
+Inputs: raw competition parquet files (every sequence in them; the 390 selected columns are read), npy
+arrays (T, 390) in the selected-column order, or videos (extracted first with MediaPipe Holistic by
+scripts/extract_landmarks.py in the video environment, into --landmarks-dir; --render draws what it found). Columns come from --inference-args, else the inference_args.json
 next to the model / first checkpoint, else the default 130-landmark selection.
 Writes a CSV `file, sequence_id, phrase, confidence`: confidence = sigmoid of the ensemble's aux logit (PyTorch;
 empty for sequences shorter than 15 frames); a model.tflite only returns logits, so it has no confidence.
@@ -26,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402
 from export.paths import INFERENCE_ARGS_NAME  # noqa: E402
+from video.pipeline import add_video_args, extract_videos, report_videos  # noqa: E402
 
 Predictor = Callable[[np.ndarray], tuple[str, float]]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("inputs", nargs="+", type=Path, help=".parquet (raw format) or .npy (T, 390) files")
+    parser.add_argument("inputs", nargs="+", type=Path, help=".parquet (raw format), .npy (T, 390) or video files")
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--tflite", type=Path, help="an exported model.tflite")
     model.add_argument("--checkpoints", nargs="+", type=Path, help="PyTorch checkpoint(s) of the -C config")
@@ -40,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inference-args", type=Path, help="inference_args.json with the 390 selected columns")
     parser.add_argument("--out", type=Path, default=Path("predictions.csv"), help="output CSV")
     parser.add_argument("--threads", type=int, default=1, help="interpreter / torch threads")
+    add_video_args(parser)
     return parser.parse_args(argv)
 
 
@@ -100,6 +104,7 @@ def torch_predictor(config: str, checkpoints: list[Path], columns: list[str], th
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    videos = extract_videos(args)  # videos -> their extracted parquet files
     columns = selected_columns(args)
     if args.tflite:
         predictor = tflite_predictor(args.tflite, args.threads)
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     print(f"wrote {len(table)} predictions to {args.out}")
+    for path in report_videos(args, videos, rows):
+        print(f"wrote {path}")
     return 0
 
 
