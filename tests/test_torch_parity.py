@@ -117,3 +117,53 @@ def test_cached_decoder_reproduces_reference_ids(nets, fixtures_dir, name):
         h = net(batch, debug=True)
         ids = generate_ids(net.decoder, h, batch["input_mask"].bool(), "cached")
     assert torch.equal(ids, expected["generated_ids"])
+
+
+# --- Train mode: losses, every parameter's gradient and the BatchNorm running statistics (issue 10) ----------------
+GRAD_RTOL = 1e-4  # ||ours - ref|| / max(||ref||, GRAD_FLOOR), the fixture README's criterion
+GRAD_FLOOR = 1e-4  # key-projection biases have a true gradient of 0: compare them in absolute terms
+
+
+def bn_only_train_mode(net: torch.nn.Module) -> torch.nn.Module:
+    """The fixture's deterministic train mode: the net in training, every sub-module in eval except BatchNorm.
+
+    That switches off every dropout (module or functional), the decoders' input masking and LayerDrop, while
+    BatchNorm uses batch statistics over valid frames and updates its running estimates.
+    """
+    net.train()
+    for module in net.modules():
+        if module is not net and not isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.training = False
+    net.decoder_mask_aug = 0.0
+    return net
+
+
+def relative_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
+    diff = (ours.double() - reference.double()).norm()
+    return float(diff / max(float(reference.double().norm()), GRAD_FLOOR))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_train_step_gradients_match_reference(nets, fixtures_dir, name):
+    path = fixtures_dir / f"{name}_expected_train_bn_only.pth"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    expected = torch.load(path)
+    net = build_model(load_config(name))
+    load_weights(net, fixtures_dir / f"{name}_state_dict.pth", strict=True)
+    bn_only_train_mode(net)
+    out = net(torch.load(fixtures_dir / f"{name}_batch.pth"))
+    out["loss"].backward()
+    for key, value in expected["losses"].items():
+        torch.testing.assert_close(out[key].float(), value.float(), rtol=1e-5, atol=1e-6, msg=key)
+    grads = {k: p.grad for k, p in net.named_parameters() if p.grad is not None}
+    assert sorted(grads) == sorted(expected["grads"])
+    errors = {k: relative_error(grads[k], ref) for k, ref in expected["grads"].items()}
+    worst = sorted(errors.items(), key=lambda kv: -kv[1])[:5]
+    assert max(errors.values()) < GRAD_RTOL, f"largest relative gradient errors: {worst}"
+    buffers = dict(net.named_buffers())
+    for key, ref in expected["running_stats_after"].items():
+        if ref.dtype == torch.int64:
+            assert torch.equal(buffers[key], ref), key
+        else:
+            assert relative_error(buffers[key], ref) < GRAD_RTOL, key
