@@ -5,6 +5,7 @@
     python train.py -C demo_1 --fold 0 --epochs 2 --batch_size 16 --device cpu
     torchrun --nproc_per_node 2 train.py -C cfg_2 --fold -1      # DDP (NCCL on GPUs, gloo on CPU)
     python train.py -C cfg_2 --fold -1 --seed 1234 --resume      # continue an interrupted run
+    python train.py -C cfg_2 --fold -1 --init_weights team/checkpoint_last_seed1.pth   # fine-tune from weights
 
 Any config key can be overridden with `--key value` (see configs/__init__.py for the strict rules).
 Outputs go to `{output_dir}/fold{fold}/`: checkpoint_last_seed{seed}.pth ({'model': state_dict}),
@@ -128,13 +129,27 @@ def is_resume_epoch(epoch: int, cfg: SimpleNamespace) -> bool:
     return cfg.ckpt_every_epochs > 0 and (epoch + 1) % cfg.ckpt_every_epochs == 0 and epoch < cfg.epochs - 1
 
 
-def fit(cfg: SimpleNamespace, ctx: DistContext) -> dict[str, float] | None:
-    """Build everything, train cfg.epochs epochs, validate on the cadence, write the outputs; last val metrics."""
-    loaders = build_loaders(*build_datasets(cfg), cfg, ctx)
+def save_checkpoint(model, cfg: SimpleNamespace, ctx: DistContext) -> None:
+    """The final-format checkpoint `{'model': state_dict}` (rank 0, atomically)."""
+    if ctx.is_main:
+        ckpt.atomic_save({"model": unwrap(model).state_dict()}, ckpt.checkpoint_path(cfg))
+
+
+def fit(cfg: SimpleNamespace, ctx: DistContext,
+        batch_order: list[list[list[int]]] | None = None) -> dict[str, float] | None:
+    """Build everything, train cfg.epochs epochs, validate on the cadence, write the outputs; last val metrics.
+
+    `batch_order` (tests only): the train batches of every epoch as data-set indices instead of the shuffle.
+    """
+    loaders = build_loaders(*build_datasets(cfg), cfg, ctx, batch_order=batch_order)
     from data.dataset import load_landmarks
     from models import build_model
+    from models.checkpoint import load_weights
 
     model = build_model(cfg, load_landmarks(cfg)).to(ctx.device)
+    if cfg.init_weights:
+        load_weights(model, cfg.init_weights, strict=True)
+        LOG.info("initial weights from %s", cfg.init_weights)
     LOG.info("model %s: %d trainable parameters; %d train / %d val samples; device %s x%d", cfg.model,
              sum(p.numel() for p in model.parameters() if p.requires_grad), len(loaders.train.dataset),
              len(loaders.val.dataset), ctx.device, ctx.world_size)
@@ -159,12 +174,14 @@ def fit(cfg: SimpleNamespace, ctx: DistContext) -> dict[str, float] | None:
         if is_eval_epoch(epoch, cfg):
             metrics = run_validation(model, loaders, precision, state, logger, cfg, ctx)
         state.epoch = epoch + 1
+        if not cfg.save_only_last_ckpt and epoch < cfg.epochs - 1:  # the last epoch's is written below
+            save_checkpoint(model, cfg, ctx)
         if is_resume_epoch(epoch, cfg):
             save_resume_state(model, optimizer, scheduler, precision, state, loaders, cfg, ctx)
         if crash_after == state.epoch:
             raise InjectedCrash(f"{CRASH_ENV}={crash_after}: stopping after epoch {state.epoch}")
+    save_checkpoint(model, cfg, ctx)
     if ctx.is_main:
-        torch.save({"model": unwrap(model).state_dict()}, ckpt.checkpoint_path(cfg))
         ckpt.resume_path(cfg).unlink(missing_ok=True)
         LOG.info("saved %s", ckpt.checkpoint_path(cfg))
     logger.close()

@@ -33,6 +33,7 @@ cfg.logger = "neptune"  # neptune | none
 cfg.neptune_mode = "offline"  # offline | async | debug (async needs neptune_project + NEPTUNE_API_TOKEN)
 cfg.neptune_project = ""
 cfg.resume = False
+cfg.init_weights = None  # path of a state dict or {'model': ...} checkpoint to start from (loaded strictly)
 cfg.ckpt_every_epochs = 1  # full resumable checkpoint cadence (epochs); 0 disables
 
 # tokenizer / data
@@ -90,11 +91,11 @@ cfg.lr = 5e-4 * 9
 cfg.weight_decay = 0.05
 cfg.warmup_epochs = 10
 cfg.grad_accumulation = 8
-cfg.clip_grad = 4.0
+cfg.clip_grad = 4.0  # max gradient norm; <= 0 turns clipping off (as the original)
 cfg.mixed_precision = False
 cfg.amp_dtype = "float16"  # float16 (original, with GradScaler) | bfloat16
 cfg.eval_epochs = 10
-cfg.save_only_last_ckpt = True
+cfg.save_only_last_ckpt = True  # False: rewrite checkpoint_last_seed*.pth after every epoch
 cfg.drop_last = False
 
 # post-processing (SPEC §7)

@@ -17,7 +17,7 @@ cfg.dataset = "ds_2"
 cfg.post_process = "pp_2"
 cfg.train_df = "datamount/train_folded_oof_supp.csv"
 cfg.output_dir = "datamount/weights/cfg_2"
-cfg.fold = -1
+cfg.fold = 0  # NOTE(original): cfg_2's default fold is 0; the recipe always passes --fold -1
 
 cfg.min_seq_len = 1
 

@@ -81,7 +81,7 @@ def test_split_pairs_keeps_order_and_equals_form():
 def test_config_to_dict_is_json_serialisable():
     d = config_to_dict(load_config("cfg_2"))
     json.dumps(d)
-    assert d["name"] == "cfg_2" and d["fold"] == -1
+    assert d["name"] == "cfg_2" and d["fold"] == 0  # NOTE(original): cfg_2's default fold is 0 (issue 10)
     if load_config("cfg_2").train_aug is not None:
         assert isinstance(d["train_aug"], str) and "train_aug" in d["train_aug"]
 
@@ -91,7 +91,7 @@ def test_demo_configs_derive_from_the_recipe():
     assert (demo_1.model, demo_1.dataset, demo_1.post_process) == (cfg_1.model, cfg_1.dataset, cfg_1.post_process)
     assert (demo_2.model, demo_2.dataset, demo_2.post_process) == (cfg_2.model, cfg_2.dataset, cfg_2.post_process)
     assert set(vars(cfg_1)) <= set(vars(demo_1)) and set(vars(cfg_2)) <= set(vars(demo_2))
-    assert demo_2.fold == -1 and demo_2.train_df.endswith("train_folded_oof_supp.csv")
+    assert demo_2.fold == cfg_2.fold == 0 and demo_2.train_df.endswith("train_folded_oof_supp.csv")
     assert demo_1.output_dir.endswith("demo_1") and demo_2.output_dir.endswith("demo_2")
     assert demo_1.encoder_dim < cfg_1.encoder_dim and demo_2.max_len < cfg_2.max_len
     assert demo_2.encoder_dim % (4 * demo_2.num_heads) == 0  # four part extractors of D/4, heads of D/H

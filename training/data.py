@@ -1,12 +1,13 @@
 """Fold split, data sets and data loaders of train.py (SPEC §1.5, §6 "Data loaders")."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from training.distributed import DistContext
 
@@ -19,8 +20,9 @@ def read_train_df(cfg: SimpleNamespace) -> pd.DataFrame:
     path = Path(cfg.train_df)
     if not path.exists():
         raise FileNotFoundError(f"cfg.train_df {path} does not exist; round 1 reads train_folded.csv "
-                                "(scripts/make_folds.py), round 2 train_folded_oof_supp.csv "
-                                "(scripts/get_train_folded_oof_supp.py)")
+                                "(scripts/make_folds.py), round 2 train_folded_oof_supp.csv: build it from round 1 "
+                                "(train.py -C cfg_1 --fold 0..3, then scripts/get_train_folded_oof_supp.py) or "
+                                "download the original team's (scripts/download_data.py --team-csvs)")
     df = pd.read_csv(path)
     missing = {"fold", "phrase", "file_id", "sequence_id"} - set(df.columns)
     if missing:
@@ -54,29 +56,60 @@ def build_datasets(cfg: SimpleNamespace) -> tuple[Dataset, Dataset]:
             dataset_cls(val_df, cfg, aug=None, mode="val"))
 
 
+class FixedBatchOrder(Sampler[list[int]]):
+    """A batch sampler that serves given batches: `batches[epoch][iteration]` = the data-set indices of that batch.
+
+    For replaying a recorded run (the lock-step parity test); `set_epoch` picks the epoch, as DistributedSampler's.
+    """
+
+    def __init__(self, batches: Sequence[Sequence[Sequence[int]]]) -> None:
+        self.batches = [[list(b) for b in epoch] for epoch in batches]
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        if not 0 <= epoch < len(self.batches):
+            raise ValueError(f"FixedBatchOrder holds {len(self.batches)} epochs; epoch {epoch} was asked for")
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches[self.epoch])
+
+    def __len__(self) -> int:
+        return len(self.batches[self.epoch])
+
+
 @dataclass
 class Loaders:
-    """The two loaders and the train sampler (DDP needs `set_epoch` on it)."""
+    """The two loaders and the train sampler (DDP and FixedBatchOrder need `set_epoch` on it)."""
 
     train: DataLoader
     val: DataLoader
-    train_sampler: DistributedSampler | None
+    train_sampler: DistributedSampler | FixedBatchOrder | None
 
 
-def build_loaders(train_ds: Dataset, val_ds: Dataset, cfg: SimpleNamespace, ctx: DistContext) -> Loaders:
+def build_loaders(train_ds: Dataset, val_ds: Dataset, cfg: SimpleNamespace, ctx: DistContext,
+                  batch_order: Sequence[Sequence[Sequence[int]]] | None = None) -> Loaders:
     """Shuffled train loader and ordered val loader; DistributedSamplers under DDP.
 
-    NOTE(original): validation uses `cfg.batch_size`, not the unused `cfg.batch_size_val` (Q13).
+    `batch_order` (tests only, single process): the train batches of every epoch as data-set indices, replacing
+    the shuffle. NOTE(original): validation uses `cfg.batch_size`, not the unused `cfg.batch_size_val` (Q13).
     """
     from data.dataset import seed_worker
 
     train_sampler = val_sampler = None
+    common = dict(num_workers=cfg.num_workers, worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0,
+                  pin_memory=ctx.device.type == "cuda")
+    if batch_order is not None:
+        if ctx.distributed:
+            raise ValueError("a fixed batch order is for single-process runs")
+        train_sampler = FixedBatchOrder(batch_order)
+        train = DataLoader(train_ds, batch_sampler=train_sampler, **common)
+        return Loaders(train=train, val=DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, **common),
+                       train_sampler=train_sampler)
     if ctx.distributed:
         train_sampler = DistributedSampler(train_ds, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
         val_sampler = DistributedSampler(val_ds, ctx.world_size, ctx.rank, shuffle=False)
-    common = dict(batch_size=cfg.batch_size, num_workers=cfg.num_workers, worker_init_fn=seed_worker,
-                  persistent_workers=cfg.num_workers > 0, pin_memory=ctx.device.type == "cuda")
-    train = DataLoader(train_ds, shuffle=train_sampler is None, sampler=train_sampler, drop_last=cfg.drop_last,
-                       **common)
-    val = DataLoader(val_ds, shuffle=False, sampler=val_sampler, **common)
+    train = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=train_sampler is None, sampler=train_sampler,
+                       drop_last=cfg.drop_last, **common)
+    val = DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, sampler=val_sampler, **common)
     return Loaders(train=train, val=val, train_sampler=train_sampler)

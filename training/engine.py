@@ -16,7 +16,7 @@ from metrics.levenshtein import all_scores
 from postprocess.confidence_fallback import POST_PROCESSORS
 from training.distributed import DistContext, all_gather_objects, gather_in_order, unwrap
 from training.logger import RunLogger
-from training.optim import step_scheduler
+from training.optim import clip_gradients, step_scheduler
 
 LOG = logging.getLogger(__name__)
 AMP_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -81,13 +81,16 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
             with precision.autocast(ctx.device):
                 outputs = model(batch)
             precision.scaler.scale(outputs["loss"] / cfg.grad_accumulation).backward()
+        grad_norm = None
         if optimizer_step:
             precision.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            grad_norm = clip_gradients(model, cfg.clip_grad)
             precision.scaler.step(optimizer)
             precision.scaler.update()
             optimizer.zero_grad()
         values = {k: v.item() for k, v in outputs.items() if "loss" in k}
+        if grad_norm is not None:
+            values["grad_norm"] = grad_norm.item()  # before clipping (unscaled)
         values["lr"] = optimizer.param_groups[0]["lr"]
         step_scheduler(scheduler)
         logger.log("train", values, epoch=state.epoch, iteration=state.iteration,

@@ -59,6 +59,17 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: SimpleNamespace, n_tr
     return torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
 
 
+def clip_gradients(model: torch.nn.Module, max_norm: float) -> torch.Tensor:
+    """Clip the total gradient norm to `max_norm` and return the norm before clipping (a 0-d tensor).
+
+    NOTE(original): `clip_grad <= 0` means no clipping (train.py clips only when `cfg.clip_grad > 0`); the norm is
+    then still computed, for logging, and no gradient changes.
+    """
+    if max_norm > 0:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+
+
 def step_scheduler(scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
     """scheduler.step() without PyTorch's warning about stepping before the first optimiser step.
 
