@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 
 from common.errors import WriteError
 
-TEMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[0-9a-f]+\.tmp|tmp(?P<legacy_pid>\d+))$")  # legacy: .<name>.tmp<pid>
+# .<name>.<pid>-<hex>.tmp, .<name>.<pid>-<hex>.old.tmp (atomic_dir), legacy .<name>.tmp<pid>
+TEMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[0-9a-f]+(?:\.old)?\.tmp|tmp(?P<legacy_pid>\d+))$")
 
 
 def temp_path_for(path: Path) -> Path:
@@ -54,6 +56,26 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         _fsync(path.parent, directory=True)
     finally:
         tmp.unlink(missing_ok=True)  # a no-op once renamed
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Build a folder at the yielded temp path; on success it replaces `path` (the old folder is renamed away
+    first, then deleted), on failure it is deleted and `path` is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(path)
+    tmp.unlink()
+    old = path.with_name(tmp.name.removesuffix(".tmp") + ".old.tmp")
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        _fsync(path.parent, directory=True)
+    finally:
+        for leftover in (tmp, old):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> None:
@@ -103,6 +125,9 @@ def remove_stale_temps(folder: str | Path) -> list[Path]:
     for entry in entries:
         match = TEMP_NAME.match(entry.name)
         if match and not pid_alive(int(match["pid"] or match["legacy_pid"])):
-            Path(entry.path).unlink(missing_ok=True)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                Path(entry.path).unlink(missing_ok=True)
             removed.append(Path(entry.path))
     return removed

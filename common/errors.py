@@ -63,6 +63,10 @@ class WriteError(UserError):
     code = ExitCode.WRITE_FAILED
 
 
+class CheckFailedError(UserError, ValueError):
+    code = ExitCode.CHECK_FAILED
+
+
 WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM})
 
 

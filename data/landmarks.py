@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.atomic import write_text_atomic
+from common.errors import MissingInputError
+
 COORDS: tuple[str, ...] = ("x", "y", "z")
 # Raw Holistic layout: face 0-467, left_hand 0-20, pose 0-32, right_hand 0-20 (543 points).
 HOLISTIC_PARTS: tuple[tuple[str, int], ...] = (("face", 468), ("left_hand", 21), ("pose", 33), ("right_hand", 21))
@@ -118,13 +121,15 @@ def flip_array(landmarks: list[str], symmetry: pd.DataFrame) -> np.ndarray:
 
 
 def write_inference_args(path: str | Path, columns: list[str] = SELECTED_COLUMNS) -> None:
-    """Write inference_args.json = {"selected_columns": [...]}."""
-    Path(path).write_text(json.dumps({"selected_columns": list(columns)}))
+    """Write inference_args.json = {"selected_columns": [...]} (atomically)."""
+    write_text_atomic(json.dumps({"selected_columns": list(columns)}), path)
 
 
 def read_selected_columns(path: str | Path) -> list[str]:
     """The 3 * N_LANDMARKS `selected_columns` of an inference_args.json, in file order (what Kaggle feeds)."""
     path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(f"{path} does not exist (written by scripts/prepare_data.py and by the export)")
     try:
         cols = json.loads(path.read_text())["selected_columns"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:

@@ -18,12 +18,15 @@ import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see mod
 import tensorflow as tf  # noqa: E402
 from torch import nn  # noqa: E402
 
+from common.atomic import atomic_dir, remove_stale_temps, write_bytes_atomic  # noqa: E402
+from common.errors import CheckFailedError  # noqa: E402
 from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # noqa: E402
-from export.litert import SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
+from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
 from export.paths import INFERENCE_ARGS_NAME, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
 from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402
+
 
 @dataclass
 class ExportResult:
@@ -65,6 +68,13 @@ def check_no_variables(flatbuffer: bytes) -> None:
                            "tracked by the tf.Module and would be garbage at run time")
 
 
+def check_size(flatbuffer: bytes, limit: int = MAX_MODEL_BYTES) -> None:
+    """Refuse (before anything is replaced) a model above Kaggle's size limit."""
+    if len(flatbuffer) > limit:
+        raise CheckFailedError(f"the TFLite model has {len(flatbuffer):,} bytes, over the {limit:,}-byte "
+                               f"({limit / 2**20:.0f} MiB) limit; nothing was replaced")
+
+
 def inference_columns(landmarks: list[str]) -> list[str]:
     """The 390 `selected_columns` the graph expects: all x, then all y, then all z, in landmark order."""
     return [f"{c}_{name}" for c in COORDS for name in landmarks]
@@ -72,23 +82,30 @@ def inference_columns(landmarks: list[str]) -> list[str]:
 
 def export_ensemble(cfg: SimpleNamespace, torch_nets: list[nn.Module], out_dir: str | Path,
                     landmarks: list[str] = SELECTED_LANDMARKS) -> tuple[ExportResult, InferenceModule]:
-    """Port every seed, build the SPEC §9.3 graph, write SavedModel, model.tflite and inference_args.json."""
+    """Port every seed, build the SPEC §9.3 graph, write SavedModel, model.tflite and inference_args.json.
+
+    Everything is built in a temp folder inside `out_dir` first and moved into place only once the whole export
+    (size check included) succeeded, so a killed or failed conversion leaves the previous export as it was.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)
     seconds = {}
     start = time.perf_counter()
     module = build_inference_module([keras_twin(n, cfg, landmarks) for n in torch_nets], cfg.max_len)
     seconds["port"] = time.perf_counter() - start
-    start = time.perf_counter()
-    saved = save_saved_model(module, out_dir / SAVED_MODEL_NAME)
-    seconds["saved_model"] = time.perf_counter() - start
-    start = time.perf_counter()
-    flatbuffer = convert_saved_model(saved)
-    seconds["tflite"] = time.perf_counter() - start
-    check_no_variables(flatbuffer)
+    with atomic_dir(out_dir / SAVED_MODEL_NAME) as staging:
+        start = time.perf_counter()
+        saved = save_saved_model(module, staging)
+        seconds["saved_model"] = time.perf_counter() - start
+        start = time.perf_counter()
+        flatbuffer = convert_saved_model(saved)
+        seconds["tflite"] = time.perf_counter() - start
+        check_no_variables(flatbuffer)
+        check_size(flatbuffer)
     tflite = out_dir / TFLITE_NAME
-    tflite.write_bytes(flatbuffer)
+    write_bytes_atomic(flatbuffer, tflite)
     args = out_dir / INFERENCE_ARGS_NAME
     write_inference_args(args, inference_columns(landmarks))
     seconds["total"] = sum(seconds.values())
-    return ExportResult(tflite, saved, args, check_model_size(tflite), seconds), module
+    return ExportResult(tflite, out_dir / SAVED_MODEL_NAME, args, check_model_size(tflite), seconds), module

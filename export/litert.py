@@ -14,6 +14,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
+from common.errors import CheckFailedError
+
 SIGNATURE_KEY: str = "serving_default"
 INPUT_NAME: str = "inputs"
 OUTPUT_NAME: str = "outputs"
@@ -44,11 +46,11 @@ def op_counts(model: str | Path | bytes) -> Counter:
 
 
 def check_model_size(path: str | Path, limit: int | None = None) -> int:
-    """File size in bytes; raises ValueError when it exceeds `limit` (default: Kaggle's MAX_MODEL_BYTES)."""
+    """File size in bytes; CheckFailedError (a ValueError) above `limit` (default: Kaggle's MAX_MODEL_BYTES)."""
     limit = MAX_MODEL_BYTES if limit is None else limit
     size = Path(path).stat().st_size
     if size > limit:
-        raise ValueError(f"{path}: {size:,} bytes exceeds the {limit:,}-byte ({limit / 2**20:.0f} MiB) limit")
+        raise CheckFailedError(f"{path}: {size:,} bytes exceeds the {limit:,}-byte ({limit / 2**20:.0f} MiB) limit")
     return size
 
 
@@ -74,15 +76,22 @@ class TFLiteRunner:
         if not path.is_file():
             raise FileNotFoundError(f"TFLite model {path} does not exist")
         self.path = path
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"{path}: not a TFLite model ({' '.join(str(e).split())[:200]})") from e
         signatures = self.interpreter.get_signature_list()
         if SIGNATURE_KEY not in signatures:
             raise ValueError(f"{path}: no signature {SIGNATURE_KEY!r} (found {sorted(signatures)})")
         self.runner = self.interpreter.get_signature_runner(SIGNATURE_KEY)
+        self.width = int(self.runner.get_input_details()[INPUT_NAME]["shape_signature"][-1])
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """float32 [T, 390] -> the `outputs` rows [n, 63]."""
-        return self.runner(**{INPUT_NAME: np.asarray(frames, dtype=np.float32)})[OUTPUT_NAME]
+        """float32 [T, 390] -> the `outputs` rows [n, 63]; the shape is checked before the interpreter runs."""
+        frames = np.asarray(frames, dtype=np.float32)
+        if frames.ndim != 2 or frames.shape[1] != self.width:
+            raise ValueError(f"{self.path}: input must be float32 [T, {self.width}], got shape {frames.shape}")
+        return self.runner(**{INPUT_NAME: frames})[OUTPUT_NAME]
 
     def signature(self) -> dict:
         """Input/output names, dtypes and shape signatures of `serving_default`."""

@@ -5,7 +5,6 @@ the rows and ground truth from the chosen fold of the datamount's train_folded.c
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.atomic import write_json_atomic
 from data.raw_format import read_landmark_parquet
 from export.litert import TFLiteRunner, decode_outputs
 from metrics.levenshtein import competition_score, damerau_score
@@ -36,13 +36,24 @@ def fold_rows(train_folded: str | Path, fold: int, limit: int | None = None) -> 
     return rows.head(limit) if limit else rows
 
 
+def raw_file_of(raw_dir: str | Path, file_id: int) -> Path:
+    """The raw parquet of a train.csv file_id."""
+    return Path(raw_dir) / RAW_TRAIN_DIR / f"{int(file_id)}.parquet"
+
+
+def check_raw_files(rows: pd.DataFrame, raw_dir: str | Path) -> None:
+    """Before any scoring: every parquet file of the rows exists (FileNotFoundError naming the first missing)."""
+    for file_id in rows["file_id"].unique():
+        if not raw_file_of(raw_dir, file_id).is_file():
+            raise FileNotFoundError(f"raw landmark file {raw_file_of(raw_dir, file_id)} (file_id {file_id}) does "
+                                    f"not exist; is --raw the folder the fold was prepared from?")
+
+
 def iter_sequences(rows: pd.DataFrame, raw_dir: str | Path, columns: list[str]) -> Iterator[tuple[int, np.ndarray]]:
     """(sequence_id, frames (T, len(columns)) float32) for every row, reading each parquet file once."""
-    raw_dir = Path(raw_dir)
+    check_raw_files(rows, raw_dir)
     for file_id, group in rows.groupby("file_id", sort=False):
-        path = raw_dir / RAW_TRAIN_DIR / f"{int(file_id)}.parquet"
-        if not path.is_file():
-            raise FileNotFoundError(f"raw landmark file {path} (file_id {file_id}) does not exist")
+        path = raw_file_of(raw_dir, file_id)
         sequences = read_landmark_parquet(path, columns)
         for sequence_id in group["sequence_id"]:
             if int(sequence_id) not in sequences:
@@ -66,7 +77,7 @@ class ScoreResult:
     cpu_ms_p95: float
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1))
+        write_json_atomic(asdict(self), path)
 
 
 def run_sequences(runner: TFLiteRunner, sequences: Iterator[tuple[int, np.ndarray]],

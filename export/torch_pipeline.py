@@ -22,7 +22,7 @@ from data.landmarks import SELECTED_LANDMARKS
 from data.preprocessing import normalize_sequence
 from data.tokenizer import DUMMY_PHRASE, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, decode, encode
 from models import build_model
-from models.checkpoint import load_weights
+from models.checkpoint import load_state_dict_file, load_weights
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 SHORT, LOW_CONFIDENCE = "short", "low_confidence"  # reasons for the dummy phrase
@@ -58,9 +58,35 @@ def load_models(cfg: SimpleNamespace, checkpoints: list[str | Path],
     nets = []
     for path in checkpoints:
         net = build_model(cfg, landmarks)
+        check_fits(net, load_state_dict_file(path), path, cfg)
         load_weights(net, path, strict=True)
         nets.append(net.eval())
     return nets
+
+
+MDL_2_ONLY_KEY = "aux_fc.weight"  # the confidence head: round 2 (mdl_2) has it, round 1 (mdl_1) does not
+
+
+def check_fits(net: nn.Module, state_dict: dict[str, torch.Tensor], path: str | Path, cfg: SimpleNamespace) -> None:
+    """One-line ValueError with key counts (not the key lists) when a checkpoint does not fit `net`."""
+    expected = net.state_dict()
+    missing = expected.keys() - state_dict.keys()
+    unexpected = state_dict.keys() - expected.keys()
+    reshaped = [k for k in expected.keys() & state_dict.keys() if expected[k].shape != state_dict[k].shape]
+    if not (missing or unexpected or reshaped):
+        return
+    hint = ""
+    if MDL_2_ONLY_KEY in expected and MDL_2_ONLY_KEY not in state_dict:
+        hint = "; it looks like an mdl_1 (round-1, cfg_1) checkpoint"
+    elif MDL_2_ONLY_KEY in state_dict and MDL_2_ONLY_KEY not in expected:
+        hint = "; it looks like an mdl_2 (round-2, cfg_2) checkpoint"
+    elif reshaped:
+        k = sorted(reshaped)[0]
+        hint = (f"; e.g. {k} is {tuple(state_dict[k].shape)} in the file, {tuple(expected[k].shape)} in the model: "
+                f"another encoder_dim / num_layers?")
+    raise ValueError(f"{path}: does not fit config {cfg.name} ({cfg.model}): {len(missing)} missing, "
+                     f"{len(unexpected)} unexpected and {len(reshaped)} differently shaped of {len(expected)} keys"
+                     f"{hint}")
 
 
 def prepare_frames(frames: np.ndarray, max_len: int) -> torch.Tensor:
@@ -103,7 +129,12 @@ def ensemble_greedy_decode(nets: list[nn.Module], encs: list[torch.Tensor], vali
 
 @torch.no_grad()
 def predict_sequence(nets: list[nn.Module], frames: np.ndarray, max_len: int) -> Prediction:
-    """SPEC §9.3 for one raw (T, 390) sequence with the given eval-mode `mdl_2_pt.Net` seeds."""
+    """SPEC §9.3 for one raw (T, 390) sequence with the given eval-mode `mdl_2_pt.Net` seeds.
+
+    +-inf input is refused (ValueError); a non-finite confidence counts as low (dummy phrase).
+    """
+    if np.isinf(frames).any():
+        raise ValueError("the sequence holds +-inf values (NaN marks a missing landmark; inf is invalid)")
     if len(frames) < MIN_FRAMES:
         return Prediction(dummy_rows(), math.nan, SHORT)
     x = prepare_frames(frames, max_len)[None]
@@ -112,6 +143,6 @@ def predict_sequence(nets: list[nn.Module], frames: np.ndarray, max_len: int) ->
     aux = torch.stack([net.aux_fc(enc[:, 0]) for net, enc in zip(nets, encs)]).mean(0)
     # NOTE(original): the seeds' aux LOGITS are averaged, then the sigmoid is taken.
     confidence = float(torch.sigmoid(aux[0, 0]))
-    if confidence < MIN_CONFIDENCE:
+    if not confidence >= MIN_CONFIDENCE:  # NaN counts as low
         return Prediction(dummy_rows(), confidence, LOW_CONFIDENCE)
     return Prediction(ensemble_greedy_decode(nets, encs, valid), confidence)

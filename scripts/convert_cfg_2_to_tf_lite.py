@@ -8,7 +8,8 @@ Writes saved_model/, model.tflite (signature serving_default: inputs float32[T, 
 inference_args.json into --out-dir (default: the checkpoints' folder), then prints the parity report of
 SPEC §9.5 (PyTorch vs Keras per module, the fp32 graph vs the PyTorch re-statement, TFLite vs the graph,
 TFLite vs PyTorch strings over a validation fold) and writes it as parity_report.json next to the model.
-Exits non-zero when the file exceeds 40 MiB or parity fails.
+Exits 8 when the file exceeds 40 MiB or parity fails (exit codes: common.errors.ExitCode); the previous
+export in --out-dir stays whole until the new one is complete.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: before TensorFlow is imported
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common.errors import ExitCode, MissingInputError, UsageError, run_cli  # noqa: E402
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -62,31 +66,42 @@ def run_parity(args: argparse.Namespace, cfg, torch_nets, module, tflite: Path) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("convert_cfg_2_to_tf_lite", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    """Check the inputs and load the checkpoints (seconds), then import TensorFlow and convert (minutes)."""
     args = parse_args(argv)
     import torch
 
     from configs import load_config
-    from export.convert import export_ensemble
     from export.paths import default_checkpoints
     from export.torch_pipeline import load_models
 
     torch.set_num_threads(1)
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     checkpoints = args.checkpoints or default_checkpoints(cfg)
+    for path in checkpoints:
+        if not path.is_file():
+            raise MissingInputError(f"checkpoint {path} does not exist")
     landmarks = landmarks_of(args.datamount)
     print(f"config {cfg.name}; {len(checkpoints)} checkpoint(s): {', '.join(map(str, checkpoints))}")
     torch_nets = load_models(cfg, checkpoints, landmarks)
-    try:
-        result, module = export_ensemble(cfg, torch_nets, args.out_dir or checkpoints[0].parent, landmarks)
-    except ValueError as e:  # the size check
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    from export.convert import export_ensemble  # TensorFlow: only once the inputs are known to be good
+
+    result, module = export_ensemble(cfg, torch_nets, args.out_dir or checkpoints[0].parent, landmarks)
     print(f"wrote {result.tflite} ({result.size_bytes:,} bytes = {result.size_bytes / 2**20:.2f} MiB), "
           f"{result.saved_model}, {result.inference_args}")
     print("conversion time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
     if args.no_parity:
-        return 0
-    return 0 if run_parity(args, cfg, torch_nets, module, result.tflite) else 1
+        return ExitCode.OK
+    if not run_parity(args, cfg, torch_nets, module, result.tflite):
+        print("convert_cfg_2_to_tf_lite: error: the parity check failed (see the report above)", file=sys.stderr)
+        return ExitCode.CHECK_FAILED
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

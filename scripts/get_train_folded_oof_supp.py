@@ -12,7 +12,6 @@ scores (both metrics, and the dummy-phrase baseline) is written next to the CSV 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,6 +20,8 @@ if __package__ in (None, ""):  # run as a file: make the repo root importable
 
 import pandas as pd  # noqa: E402
 
+from common.atomic import write_json_atomic  # noqa: E402
+from common.errors import UsageError, run_cli  # noqa: E402
 from configs import load_config  # noqa: E402
 from data.datamount import DEFAULT_ROOT, Datamount, write_csv_atomic  # noqa: E402
 from data.tokenizer import read_character_map  # noqa: E402
@@ -46,21 +47,24 @@ def read_csv(path: Path, producer: str) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("get_train_folded_oof_supp", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     mount = Datamount(args.datamount)
     out = args.out or mount.oof_supp
     try:
         weights = args.weights or mount.weights / load_config(args.config).name
-        read_character_map(mount.character_map)  # decoding uses data.tokenizer, which must be the same map
-        train = read_csv(mount.train_folded, "scripts/make_folds.py")
-        supplemental = read_csv(mount.supplemental_folded, "scripts/make_folds.py")
-        table, summary = build_oof_table(train, supplemental, weights)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"get_train_folded_oof_supp: ERROR: {e}", file=sys.stderr)
-        return 1
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    read_character_map(mount.character_map)  # decoding uses data.tokenizer, which must be the same map
+    train = read_csv(mount.train_folded, "scripts/make_folds.py")
+    supplemental = read_csv(mount.supplemental_folded, "scripts/make_folds.py")
+    table, summary = build_oof_table(train, supplemental, weights)
     write_csv_atomic(table, out)
     summary_path = out.with_name(f"{out.stem}_summary.json")
-    summary_path.write_text(json.dumps(summary.as_dict(), indent=1))
+    write_json_atomic(summary.as_dict(), summary_path)
     scores = summary.scores()
     train_scores = table.score[table.is_sup == 0]
     print(f"wrote {out}: {len(train_scores)} train rows (mean OOF score {train_scores.mean():.4f}) + "

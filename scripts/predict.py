@@ -15,16 +15,17 @@ Both paths compute SPEC §9.3 (the PyTorch path is `export.torch_pipeline.predic
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common.errors import ExitCode, MissingInputError, UsageError, one_line, run_cli  # noqa: E402
 from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402
 from export.paths import INFERENCE_ARGS_NAME  # noqa: E402
@@ -58,21 +59,55 @@ def selected_columns(args: argparse.Namespace) -> list[str]:
     return SELECTED_COLUMNS
 
 
-def iter_inputs(paths: list[Path], columns: list[str]) -> Iterator[tuple[Path, int | None, np.ndarray]]:
-    """(file, sequence_id or None for npy, frames (T, 390)) for every sequence of every input file."""
-    for path in paths:
+INPUT_SUFFIXES = (".parquet", ".npy")
+CSV_COLUMNS = ["file", "sequence_id", "phrase", "confidence"]
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Before anything is written: every input and model file exists and every input has a known type."""
+    for path in [*args.inputs, *(args.checkpoints or []), *([args.tflite] if args.tflite else [])]:
         if not path.is_file():
-            raise FileNotFoundError(f"input {path} does not exist")
-        if path.suffix == ".parquet":
-            for sequence_id, frames in read_landmark_parquet(path, columns).items():
-                yield path, sequence_id, frames
-        elif path.suffix == ".npy":
-            frames = np.load(path)
-            if frames.ndim != 2 or frames.shape[1] != len(columns):
-                raise ValueError(f"{path}: expected a (T, {len(columns)}) array, got shape {frames.shape}")
-            yield path, None, frames.astype(np.float32)
-        else:
-            raise ValueError(f"{path}: unsupported input type {path.suffix!r} (use .parquet or .npy)")
+            raise MissingInputError(f"input {path} does not exist")
+    for path in args.inputs:
+        if path.suffix not in INPUT_SUFFIXES:
+            raise UsageError(f"{path}: unsupported input type {path.suffix!r} (use .parquet or .npy)")
+    if args.threads < 1:
+        raise UsageError(f"--threads {args.threads}: must be at least 1")
+
+
+def read_input(path: Path, columns: list[str]) -> list[tuple[int | None, np.ndarray]]:
+    """[(sequence_id or None for npy, frames (T, 390))] of one input file; ValueError naming the file."""
+    if path.suffix == ".parquet":
+        return list(read_landmark_parquet(path, columns).items())
+    try:
+        frames = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ValueError(f"{path}: not a readable .npy file ({e})") from e
+    if frames.ndim != 2 or frames.shape[1] != len(columns) or not np.issubdtype(frames.dtype, np.number):
+        raise ValueError(f"{path}: expected a numeric (T, {len(columns)}) array, got {frames.dtype} {frames.shape}")
+    return [(None, frames.astype(np.float32))]
+
+
+def iter_inputs(paths: list[Path], columns: list[str],
+                problems: list[str]) -> Iterator[tuple[Path, int | None, np.ndarray]]:
+    """(file, sequence_id or None for npy, frames (T, 390)) of every good sequence; bad ones go to `problems`."""
+    for path in paths:
+        try:
+            sequences = read_input(path, columns)
+        except ValueError as e:
+            problems.append(one_line(e))
+            continue
+        for sequence_id, frames in sequences:
+            if np.isinf(frames).any():
+                where = "" if sequence_id is None else f" sequence_id {sequence_id}"
+                problems.append(f"{path}{where}: holds +-inf values (NaN marks a missing landmark; inf is invalid)")
+                continue
+            yield path, sequence_id, frames
+
+
+def csv_value(value) -> str:
+    """The CSV text of a cell as pandas writes it (None / NaN -> empty)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def tflite_predictor(path: Path, threads: int) -> Predictor:
@@ -103,25 +138,39 @@ def torch_predictor(config: str, checkpoints: list[Path], columns: list[str], th
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("predict", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    """Predict every good sequence, appending each row to --out as it is done; bad inputs are skipped and listed."""
     args = parse_args(argv)
+    check_inputs(args)
     videos = extract_videos(args)  # videos -> their extracted parquet files
     columns = selected_columns(args)
     if args.tflite:
         predictor = tflite_predictor(args.tflite, args.threads)
     else:
         predictor = torch_predictor(args.config, args.checkpoints, columns, args.threads)
-    rows = []
-    for path, sequence_id, frames in iter_inputs(args.inputs, columns):
-        phrase, confidence = predictor(frames)
-        rows.append({"file": str(path), "sequence_id": sequence_id, "phrase": phrase, "confidence": confidence})
-    table = pd.DataFrame(rows, columns=["file", "sequence_id", "phrase", "confidence"])
-    table["sequence_id"] = table["sequence_id"].astype("Int64")
+    rows, problems = [], []
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
-    print(f"wrote {len(table)} predictions to {args.out}")
+    with open(args.out, "w", newline="") as f:  # row by row: a crash keeps every finished prediction
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for path, sequence_id, frames in iter_inputs(args.inputs, columns, problems):
+            try:
+                phrase, confidence = predictor(frames)
+            except ValueError as e:
+                problems.append(f"{path} sequence_id {sequence_id}: {one_line(e)}")
+                continue
+            rows.append({"file": str(path), "sequence_id": sequence_id, "phrase": phrase, "confidence": confidence})
+            writer.writerow([csv_value(rows[-1][c]) for c in CSV_COLUMNS])
+            f.flush()
+    print(f"wrote {len(rows)} predictions to {args.out}")
     for path in report_videos(args, videos, rows):
         print(f"wrote {path}")
-    return 0
+    for problem in problems:
+        print(f"predict: skipped {problem}", file=sys.stderr)
+    return ExitCode.PROBLEMS if problems else ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ selected columns (inference_args.json next to the model), argmax per output row,
 (unknown ids -> ''). Rows and ground truth: the fold of <datamount>/train_folded.csv. Prints and writes, next
 to the model, tflite_score.json (official Levenshtein score `score_lev`, the original's Damerau score
 `score_dl`, per-sequence latency median and p95, file size) and tflite_predictions.csv.
-Exits non-zero when the file exceeds 40 MiB.
+Exits non-zero when the file exceeds 40 MiB (exit codes: common.errors.ExitCode).
 """
 from __future__ import annotations
 
@@ -18,12 +18,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data.datamount import CHARACTER_MAP_JSON, SYNTHETIC_RAW_DIR, Datamount  # noqa: E402
+from common.errors import UsageError, run_cli  # noqa: E402
+from data.datamount import (  # noqa: E402
+    CHARACTER_MAP_JSON,
+    SYNTHETIC_RAW_DIR,
+    Datamount,
+    write_csv_atomic,
+)
 from data.landmarks import read_selected_columns  # noqa: E402
 from export.litert import TFLiteRunner, check_model_size, read_reverse_character_map  # noqa: E402
-from export.paths import INFERENCE_ARGS_NAME, PREDICTIONS_CSV, SCORE_JSON, TFLITE_NAME, full_fit_dir  # noqa: E402
-from export.scoring import fold_rows, score_rows  # noqa: E402
-
+from export.paths import (  # noqa: E402
+    INFERENCE_ARGS_NAME,
+    PREDICTIONS_CSV,
+    SCORE_JSON,
+    TFLITE_NAME,
+    full_fit_dir,
+)
+from export.scoring import check_raw_files, fold_rows, score_rows  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,20 +68,23 @@ def model_path(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("score_tflite", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
+    if args.limit < 0 or args.threads < 1:
+        raise UsageError(f"--limit {args.limit} / --threads {args.threads}: need --limit >= 0 and --threads >= 1")
     args.model = model_path(args)
-    try:
-        size = check_model_size(args.model)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    size = check_model_size(args.model)  # FileNotFoundError / ValueError (over the limit)
     columns = read_selected_columns(args.model.parent / INFERENCE_ARGS_NAME)
     reverse_map = read_reverse_character_map(character_map_path(args.raw, args.datamount))
     rows = fold_rows(Datamount(args.datamount).train_folded, args.fold, args.limit or None)
+    check_raw_files(rows, args.raw)
     runner = TFLiteRunner(args.model, num_threads=args.threads)
     result, table = score_rows(runner, rows, args.raw, columns, reverse_map, size, args.fold)
     result.to_json(args.model.parent / SCORE_JSON)
-    table.to_csv(args.model.parent / PREDICTIONS_CSV, index=False)
+    write_csv_atomic(table, args.model.parent / PREDICTIONS_CSV)
     print(f"{args.model}: {size:,} bytes ({size / 2**20:.2f} MiB), fold {args.fold}, {result.n_sequences} sequences")
     print(f"score_lev (Levenshtein, official) {result.score_lev:.4f}   score_dl (Damerau, original metric_1) "
           f"{result.score_dl:.4f}")

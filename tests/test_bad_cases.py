@@ -204,3 +204,22 @@ def test_8_file_id_outside_int64_is_rejected_with_the_row(raw, tmp_path):
     assert not (tmp_path / "dm").exists()
     argv = ["--raw", str(raw), "--datamount", str(tmp_path / "dm"), "--quiet"]
     assert prepare_data.main(argv) == ExitCode.BAD_INPUT
+
+
+def test_7_pytorch_predictor_inf_input_and_nan_confidence():
+    from data.tokenizer import DUMMY_PHRASE
+    from export.torch_pipeline import LOW_CONFIDENCE, predict_sequence
+    from tests.export_helpers import random_net, raw_frames, tiny_cfg
+
+    cfg = tiny_cfg()
+    net = random_net(cfg, 0)
+    frames = raw_frames(40)
+    bad = frames.copy()
+    bad[5, 3] = np.inf
+    with pytest.raises(ValueError, match="inf"):
+        predict_sequence([net], bad, cfg.max_len)
+    with torch.no_grad():
+        net.aux_fc.bias.fill_(float("nan"))  # a confidence of NaN must count as low
+    prediction = predict_sequence([net], frames, cfg.max_len)
+    assert np.isnan(prediction.confidence)
+    assert prediction.fallback == LOW_CONFIDENCE and prediction.phrase == DUMMY_PHRASE

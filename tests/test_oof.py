@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from data.tokenizer import EOS_ID, MAX_PHRASE_LEN, PAD_ID, SOS_ID, encode, write_character_map
+from common.errors import ExitCode
+from data.tokenizer import (
+    EOS_ID,
+    MAX_PHRASE_LEN,
+    PAD_ID,
+    SOS_ID,
+    encode,
+    write_character_map,
+)
 from scripts import get_train_folded_oof_supp as oof_script
 
 TRAIN = pd.DataFrame({
@@ -83,13 +91,13 @@ def test_negative_scores_are_kept(tmp_path):
 
 def test_config_name_selects_weights(tmp_path):
     root = make_mount(tmp_path / "dm", PREDS, weights="demo_1")
-    assert oof_script.main(["--datamount", str(root)]) == 1  # cfg_1 weights absent
+    assert oof_script.main(["--datamount", str(root)]) == ExitCode.MISSING_INPUT  # cfg_1 weights absent
     assert oof_script.main(["-C", "demo_1", "--datamount", str(root)]) == 0
 
 
 def test_missing_fold_is_a_clear_error(tmp_path, capsys):
     root = make_mount(tmp_path / "dm", {0: PREDS[0]})
-    assert oof_script.main(["--datamount", str(root)]) == 1
+    assert oof_script.main(["--datamount", str(root)]) == ExitCode.MISSING_INPUT
     err = capsys.readouterr().err
     assert "no val_data_seed*.pth in" in err and "fold1" in err and "--fold 1" in err
     assert not (root / "train_folded_oof_supp.csv").exists()
@@ -97,5 +105,5 @@ def test_missing_fold_is_a_clear_error(tmp_path, capsys):
 
 def test_row_count_mismatch_is_a_clear_error(tmp_path, capsys):
     root = make_mount(tmp_path / "dm", {0: [["abcd", "xy"]], 1: PREDS[1]})
-    assert oof_script.main(["--datamount", str(root)]) == 1
+    assert oof_script.main(["--datamount", str(root)]) == ExitCode.BAD_INPUT
     assert "val_data_seed0.pth: 2 predictions but the fold has 3 rows" in capsys.readouterr().err

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
+from common.errors import ExitCode
+
 pytest.importorskip("tensorflow")
 
 from data.tokenizer import DUMMY_PHRASE, ID_TO_CHAR  # noqa: E402
@@ -56,5 +58,5 @@ def test_score_equals_the_metric_computed_by_hand(tmp_path):
 def test_oversized_model_fails(tmp_path, monkeypatch, capsys):
     export = demo_export()
     monkeypatch.setattr("export.litert.MAX_MODEL_BYTES", 1000)
-    assert score_tflite.main(["--model", str(export.tflite), "--datamount", str(tmp_path)]) == 1
+    assert score_tflite.main(["--model", str(export.tflite), "--datamount", str(tmp_path)]) == ExitCode.CHECK_FAILED
     assert "exceeds" in capsys.readouterr().err
