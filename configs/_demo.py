@@ -34,9 +34,9 @@ DEMO_CUTMIX_P = 0.05
 
 
 def sometimes(factory: Callable, p: float) -> Callable:
-    """A train_aug factory that builds `factory(landmarks)` and runs the whole Compose with probability p."""
-    def train_aug(landmarks: list[str]):
-        compose = factory(landmarks)
+    """A train_aug factory that builds `factory(landmarks, **options)` and runs the whole Compose with probability p."""
+    def train_aug(landmarks: list[str], **options):
+        compose = factory(landmarks, **options)
         compose.p = p
         return compose
 

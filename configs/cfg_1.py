@@ -45,18 +45,23 @@ cfg.flip_aug = 0.5
 cfg.outer_cutmix_aug = 0.5
 
 
-def train_aug(landmarks: list[str]) -> Compose:
-    """The round-1 training augmentation, in order (SPEC §4.2); `landmarks` = the 130 kept landmark names."""
+def train_aug(landmarks: list[str], spatial_mask_fixed: bool = False) -> Compose:
+    """The round-1 training augmentation, in order (SPEC §4.2); `landmarks` = the 130 kept landmark names.
+
+    `spatial_mask_fixed` = cfg.spatial_mask_fixed (F, Q1): the working SpatialMaskFix instead of the no-op.
+    """
     del landmarks  # no landmark-specific transform in round 1; the argument keeps the factory contract
     return Compose([
         Resample(sample_rate=(0.5, 1.5), p=0.8),
         SpatialAffine(scale=(0.8, 1.2), shear=(-0.15, 0.15), shift=(-0.1, 0.1), degree=(-30, 30), p=0.75),
         TemporalMask(size=(0.2, 0.4), num_masks=(1, 2), mask_value=0.0, p=0.5),
-        SpatialMask(size=(0.05, 0.1), mask_value=0.0, mode="relative", p=0.5),  # NOTE(original): a no-op (Q1)
+        SpatialMask(size=(0.05, 0.1), mask_value=0.0, mode="relative", p=0.5, fixed=spatial_mask_fixed),
     ])
 
 
-cfg.train_aug = train_aug  # built per dataset from the data's landmark names: cfg.train_aug(landmarks)
+# built per dataset: cfg.train_aug(landmarks, spatial_mask_fixed=cfg.spatial_mask_fixed), landmarks = the data's names
+cfg.train_aug = train_aug
+cfg.spatial_mask_fixed = False  # NOTE(original): SpatialMask is a no-op (Q1); True = the working SpatialMaskFix
 cfg.val_aug = None
 
 # model (mdl_1_pt)

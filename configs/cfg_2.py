@@ -22,8 +22,10 @@ cfg.fold = 0  # NOTE(original): cfg_2's default fold is 0; the recipe always pas
 cfg.min_seq_len = 1
 
 
-def train_aug(landmarks: list[str]) -> Compose:
+def train_aug(landmarks: list[str], spatial_mask_fixed: bool = False) -> Compose:
     """The round-2 training augmentation, in order (SPEC §4.3); `landmarks` = the 130 kept landmark names.
+
+    `spatial_mask_fixed` = cfg.spatial_mask_fixed (F, Q1): the working SpatialMaskFix instead of the no-op.
 
     Effective probabilities (SPEC §4.3): finger drop 0.75**2 = 0.5625 (NOTE(original): OnWindows checks p
     twice, Q3); HandDrop2 0.091, PoseDrop2 0.265, FaceDrop 0.189, no part drop 0.455 (NOTE(original): the
@@ -42,7 +44,7 @@ def train_aug(landmarks: list[str]) -> Compose:
         OneOf([TemporalMask(size=(0.2, 0.4), num_masks=(1, 2), mask_value=0.0, p=0.5),
                TemporalMask(size=(0.1, 0.2), num_masks=(2, 3), mask_value=0.0, p=0.5),
                TemporalMask(size=(0.05, 0.1), num_masks=(4, 5), mask_value=0.0, p=0.5)], p=0.5),
-        SpatialMask(size=(0.05, 0.1), mask_value=0.0, mode="relative", p=0.5),  # NOTE(original): a no-op (Q1)
+        SpatialMask(size=(0.05, 0.1), mask_value=0.0, mode="relative", p=0.5, fixed=spatial_mask_fixed),
     ])
 
 

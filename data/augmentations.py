@@ -169,31 +169,37 @@ class TemporalMask(Transform):
         return x
 
 
+SPATIAL_MASK_MODES = ("relative", "absolute", "abolute")  # NOTE(original): its default mode was spelled 'abolute'
+
+
 class SpatialMask(Transform):
     """NOTE(original): augmentations.SpatialMask returns its input unchanged, a no-op in both cfgs (Q1).
 
-    With `fixed=True` it behaves like the original's working `SpatialMaskFix`: a random rectangle of the
-    (x, y) plane, its side U(size) times the sequence's x / y extent (mode 'relative') or U(size) itself
-    (mode 'absolute'), placed uniformly inside that extent; landmarks whose (x, y) fall inside are set to
-    mask_value (all coordinates) in the frames where they do.
+    With `fixed=True` (config flag `spatial_mask_fixed`) it is the original's working `SpatialMaskFix`:
+    NaN are set to 0 first; a side `s ~ U(size)`, times the x / y extent of the whole sequence (all frames and
+    landmarks) in mode 'relative', or `s` itself otherwise (the original treats every other mode string, its
+    misspelled default 'abolute' included, as absolute); a corner `U(0, 1) * extent + min` per axis, so the box
+    may reach past the data; landmarks strictly inside (`corner < v < corner + side` in x and y) are set to
+    mask_value in all three coordinates, in the frames where they are inside.
     """
 
     def __init__(self, size: Range = (0.05, 0.1), mask_value: float = 0.0, mode: str = "relative",
                  p: float = 0.5, fixed: bool = False) -> None:
         super().__init__(p)
-        if mode not in ("relative", "absolute"):
-            raise ValueError(f"SpatialMask: mode must be 'relative' or 'absolute', got {mode!r}")
+        if mode not in SPATIAL_MASK_MODES:
+            raise ValueError(f"SpatialMask: mode must be one of {SPATIAL_MASK_MODES}, got {mode!r}")
         self.size, self.mask_value, self.mode, self.fixed = size, mask_value, mode, fixed
 
     def _apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        size, offset = rng.uniform(*self.size), rng.random(2)
+        size, offset = rng.uniform(*self.size), rng.random(2)  # drawn either way: same stream fixed or not
         if not self.fixed or x.size == 0:
             return x
+        x[np.isnan(x)] = 0.0
         xy = x[..., X_Y]  # (T, L, 2)
         low, high = xy.min(axis=(0, 1)), xy.max(axis=(0, 1))
         side = size * (high - low) if self.mode == "relative" else np.full(2, size)
-        start = low + offset * np.maximum(high - low - side, 0)
-        inside = np.all((xy >= start) & (xy <= start + side), axis=-1)  # (T, L)
+        start = offset * (high - low) + low
+        inside = np.all((xy > start) & (xy < start + side), axis=-1)  # (T, L)
         x[inside] = self.mask_value
         return x
 

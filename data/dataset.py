@@ -62,10 +62,10 @@ def load_flip_array(cfg: SimpleNamespace, landmarks: list[str]) -> np.ndarray:
 
 
 def build_train_aug(cfg: SimpleNamespace) -> Augmentation | None:
-    """`cfg.train_aug(landmarks)` for the data's landmark names, or None when the config has no augmentation."""
+    """`cfg.train_aug(landmarks, spatial_mask_fixed=...)` for the data's landmark names, or None without one."""
     if cfg.train_aug is None:
         return None
-    return cfg.train_aug(load_landmarks(cfg))
+    return cfg.train_aug(load_landmarks(cfg), spatial_mask_fixed=cfg.spatial_mask_fixed)
 
 
 def read_npy(path: str) -> np.ndarray:
