@@ -12,6 +12,11 @@ Outputs go to `{output_dir}/fold{fold}/`: checkpoint_last_seed{seed}.pth ({'mode
 val_data_seed{seed}.pth, config_seed{seed}.json, metrics_seed{seed}.jsonl, curves_seed{seed}.png, a neptune folder
 (offline mode) and, while running, resume_seed{seed}.pth (every cfg.ckpt_every_epochs epochs; deleted at the end).
 
+Errors (README "Errors and recovery"): bad values, missing or bad input files, a run folder in use (lock file
+`.lock_seed{seed}`) and a --resume whose config differs from the saved one (unless `--resume_allow_changes k1,k2`)
+stop with one line and an exit code of common.errors.ExitCode before anything is written; a non-finite training loss
+stops the run (exit 6) without overwriting the last good checkpoint.
+
 Testing hook: the environment variable TRAIN_CRASH_AFTER_EPOCH=k makes the run raise right after epoch k
 (1-based) has been completed and checkpointed, to exercise --resume.
 """
@@ -26,9 +31,11 @@ from types import SimpleNamespace
 
 import torch
 
-from configs import apply_overrides, config_to_dict, load_config, save_config
+from common.atomic import torch_save_atomic, write_json_atomic
+from common.errors import DivergedError, UsageError, run_cli
+from configs import apply_overrides, config_to_dict, load_config
 from training import checkpointing as ckpt
-from training.data import Loaders, build_datasets, build_loaders
+from training.data import Loaders, build_datasets, build_loaders, check_config_values, check_training_inputs
 from training.distributed import (DistContext, all_gather_objects, barrier, broadcast_object, setup_distributed,
                                   teardown, unwrap, wrap_model)
 from training.engine import (Precision, TrainState, build_precision, dummy_baseline, format_metrics,
@@ -51,13 +58,18 @@ def parse_args(argv: list[str]) -> SimpleNamespace:
                                      allow_abbrev=False)
     parser.add_argument("-C", "--config", required=True, help="config module in configs/, e.g. cfg_1, cfg_2, demo_2")
     parser.add_argument("-G", "--gpu_id", default=None, help="sets CUDA_VISIBLE_DEVICES (e.g. 0 or 0,1)")
+    parser.add_argument("--resume_allow_changes", default="",
+                        help="with --resume: comma-separated config keys that may differ from the saved run's")
     args, overrides = parser.parse_known_args(argv)
     if args.gpu_id is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = args.gpu_id
     try:
-        return apply_overrides(load_config(args.config), overrides)
+        cfg = apply_overrides(load_config(args.config), overrides)
     except ValueError as e:
-        parser.error(str(e))
+        raise UsageError(str(e)) from None
+    cfg.resume_allow_changes = args.resume_allow_changes
+    check_config_values(cfg)
+    return cfg
 
 
 def resolve_seed(cfg: SimpleNamespace, ctx: DistContext) -> None:
@@ -76,10 +88,12 @@ def save_resume_state(model, optimizer, scheduler, precision: Precision, state: 
     """Full training state, with the random states of every rank, written atomically by rank 0."""
     rng_states = all_gather_objects(collect_rng_states(loaders.train.dataset), ctx)
     if ctx.is_main:
-        ckpt.atomic_save({"model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                          "scheduler": scheduler.state_dict(), "scaler": precision.scaler.state_dict(),
-                          "epoch": state.epoch, "iteration": state.iteration, "rng_states": rng_states,
-                          "config": config_to_dict(cfg)}, ckpt.resume_path(cfg))
+        # The gradients accumulated since the last optimiser step: accumulation windows cross epochs (Q17).
+        pending = {n: p.grad for n, p in unwrap(model).named_parameters() if p.grad is not None}
+        torch_save_atomic({"model": finite_state_dict(model, cfg), "optimizer": optimizer.state_dict(),
+                           "scheduler": scheduler.state_dict(), "scaler": precision.scaler.state_dict(),
+                           "epoch": state.epoch, "iteration": state.iteration, "rng_states": rng_states,
+                           "pending_grads": pending, "config": config_to_dict(cfg)}, ckpt.resume_path(cfg))
 
 
 def restore_resume_state(model, optimizer, scheduler, precision: Precision, loaders: Loaders, logger: RunLogger,
@@ -88,8 +102,13 @@ def restore_resume_state(model, optimizer, scheduler, precision: Precision, load
     saved = ckpt.load_resume(cfg, map_location=ctx.device)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
+    new_schedule = scheduler.state_dict()
     scheduler.load_state_dict(saved["scheduler"])
+    if cfg.resume_allow_changes:  # accepted changes (lr, epochs, ...) take effect: the new schedule, same position
+        ckpt.apply_new_schedule(scheduler, optimizer, new_schedule, cfg)
     precision.scaler.load_state_dict(saved["scaler"])
+    for name, param in model.named_parameters():
+        param.grad = saved.get("pending_grads", {}).get(name)
     if len(saved["rng_states"]) == ctx.world_size:
         restore_rng_states(saved["rng_states"][ctx.rank], loaders.train.dataset)
     else:
@@ -109,7 +128,7 @@ def run_validation(model, loaders: Loaders, precision: Precision, state: TrainSt
     val_data = validate(model, loaders.val, precision, ctx)
     if not ctx.is_main:
         return None
-    torch.save(val_data, ckpt.val_data_path(cfg))
+    torch_save_atomic(val_data, ckpt.val_data_path(cfg))
     val_df = loaders.val.dataset.df
     metrics = {**score_predictions(val_data, val_df, cfg), **dummy_baseline(val_df)}
     LOG.info("epoch %d/%d validation: %s", state.epoch + 1, cfg.epochs, format_metrics(metrics))
@@ -132,7 +151,17 @@ def is_resume_epoch(epoch: int, cfg: SimpleNamespace) -> bool:
 def save_checkpoint(model, cfg: SimpleNamespace, ctx: DistContext) -> None:
     """The final-format checkpoint `{'model': state_dict}` (rank 0, atomically)."""
     if ctx.is_main:
-        ckpt.atomic_save({"model": unwrap(model).state_dict()}, ckpt.checkpoint_path(cfg))
+        torch_save_atomic({"model": finite_state_dict(model, cfg)}, ckpt.checkpoint_path(cfg))
+
+
+def finite_state_dict(model, cfg: SimpleNamespace) -> dict[str, torch.Tensor]:
+    """The model's state dict; DivergedError (nothing written) if a tensor holds NaN/inf."""
+    state = unwrap(model).state_dict()
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise DivergedError(f"{len(bad)} of {len(state)} weight tensors are non-finite (e.g. {bad[0]}); not "
+                            f"writing them over the last good files in {ckpt.run_dir(cfg)}")
+    return state
 
 
 def fit(cfg: SimpleNamespace, ctx: DistContext,
@@ -189,23 +218,44 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
     return metrics
 
 
+def check_before_writing(cfg: SimpleNamespace) -> None:
+    """Rank 0, before anything is written: every input file, and on --resume the saved config against this one."""
+    check_training_inputs(cfg)
+    if cfg.resume:
+        saved = ckpt.load_resume(cfg)
+        allowed = {k.strip() for k in cfg.resume_allow_changes.split(",") if k.strip()}
+        ckpt.check_resume_config(saved["config"], config_to_dict(cfg), allowed, ckpt.resume_path(cfg))
+
+
 def main(argv: list[str] | None = None) -> dict[str, float] | None:
     """Parse, set up (distributed) devices and seeds, train; returns the last validation metrics on rank 0."""
     cfg = parse_args(sys.argv[1:] if argv is None else argv)
     ctx = setup_distributed(cfg.device)
     logging.basicConfig(level=logging.INFO if ctx.is_main else logging.WARNING,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)
+    lock = None
     try:
         resolve_seed(cfg, ctx)
         LOG.info("config %s, fold %d, seed %d", cfg.name, cfg.fold, cfg.seed)
         if ctx.is_main:
-            ckpt.run_dir(cfg).mkdir(parents=True, exist_ok=True)
-            save_config(cfg, ckpt.config_path(cfg))
+            check_before_writing(cfg)
+            lock = ckpt.RunLock(ckpt.lock_path(cfg)).acquire()
+            write_json_atomic(config_to_dict(cfg), ckpt.config_path(cfg))
         barrier(ctx)
         return fit(cfg, ctx)
     finally:
+        if lock is not None:
+            lock.release()
         teardown(ctx)
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: expected errors print one line and exit with their code (common.errors)."""
+    def run(args: list[str] | None) -> int:
+        main(sys.argv[1:] if args is None else args)
+        return 0
+    return run_cli("train", run, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

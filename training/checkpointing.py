@@ -29,7 +29,7 @@ LOG = logging.getLogger(__name__)
 READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile)
 RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng_states", "config")
 # Keys that may differ between a run and its --resume without changing what is computed.
-RESUME_FREE_KEYS = frozenset({"resume"})
+RESUME_FREE_KEYS = frozenset({"resume", "resume_allow_changes"})
 
 
 def run_dir(cfg: SimpleNamespace) -> Path:
@@ -114,6 +114,21 @@ def check_resume_config(saved: dict[str, Any], new: dict[str, Any], allowed: set
         more = f" (+{len(changed) - 8} more)" if len(changed) > 8 else ""
         raise ConflictError(f"--resume: the config differs from the one saved in {path}: {shown}{more}; resume "
                             f"with the same values, or accept them with --resume_allow_changes {','.join(changed)}")
+
+
+def apply_new_schedule(scheduler, optimizer: torch.optim.Optimizer, new_schedule: dict[str, Any],
+                       cfg: SimpleNamespace) -> None:
+    """After loading a resume state: keep its position (step count) but use this run's schedule parameters
+    (peak lr, warm-up and total steps of the LambdaLR multiplier) and weight decay, so that an accepted
+    `--resume_allow_changes lr,epochs,...` really changes what is trained."""
+    scheduler.base_lrs = list(new_schedule["base_lrs"])
+    for multiplier, params in zip(scheduler.lr_lambdas, new_schedule["lr_lambdas"]):
+        if params is not None:
+            multiplier.__dict__.update(params)
+    for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["initial_lr"] = base_lr
+        group["weight_decay"] = cfg.weight_decay
+        group["lr"] = base_lr * scheduler.lr_lambdas[0](scheduler.last_epoch)
 
 
 class RunLock:

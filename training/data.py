@@ -1,6 +1,7 @@
 """Fold split, data sets and data loaders of train.py (SPEC §1.5, §6 "Data loaders")."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
+from common.errors import BadInputError, MissingInputError, UsageError
 from training.distributed import DistContext
 
 FULL_FIT_FOLD = -1
@@ -19,11 +21,14 @@ def read_train_df(cfg: SimpleNamespace) -> pd.DataFrame:
     """cfg.train_df, with an error that says which recipe step writes it."""
     path = Path(cfg.train_df)
     if not path.exists():
-        raise FileNotFoundError(f"cfg.train_df {path} does not exist; round 1 reads train_folded.csv "
+        raise MissingInputError(f"cfg.train_df {path} does not exist; round 1 reads train_folded.csv "
                                 "(scripts/make_folds.py), round 2 train_folded_oof_supp.csv: build it from round 1 "
                                 "(train.py -C cfg_1 --fold 0..3, then scripts/get_train_folded_oof_supp.py) or "
                                 "download the original team's (scripts/download_data.py --team-csvs)")
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{path}: not a readable CSV ({e})") from e
     missing = {"fold", "phrase", "file_id", "sequence_id"} - set(df.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
@@ -41,6 +46,47 @@ def split_folds(df: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame
         present = sorted(df["fold"].unique().tolist())
         raise ValueError(f"--fold {fold}: no rows with that fold (folds present: {present})")
     return df[df["fold"] != fold].copy(), df[df["fold"] == val_fold].copy()
+
+
+def check_config_values(cfg: SimpleNamespace) -> None:
+    """Values no run can use (UsageError naming the key), before anything is built or written."""
+    for key in ("batch_size", "epochs", "grad_accumulation", "max_len"):
+        if getattr(cfg, key) < 1:
+            raise UsageError(f"--{key} {getattr(cfg, key)}: must be at least 1")
+    for key in ("lr", "weight_decay", "clip_grad"):
+        if not math.isfinite(getattr(cfg, key)) or (key == "lr" and cfg.lr <= 0):
+            raise UsageError(f"--{key} {getattr(cfg, key)}: must be a finite number" + (" > 0" if key == "lr" else ""))
+    if cfg.num_workers < 0:
+        raise UsageError(f"--num_workers {cfg.num_workers}: must be >= 0")
+
+
+def check_training_inputs(cfg: SimpleNamespace) -> None:
+    """Every file a run reads, before anything is written: train_df and its fold, inference_args.json, the
+    symmetry table and each listed npy (exists; header and size fit a float32 (T, 390) array).
+
+    Raises MissingInputError / BadInputError naming the file (and how many others have the same problem).
+    """
+    from data.dataset import load_flip_array, load_landmarks
+    from data.prepare import npy_frame_count
+
+    train_df, val_df = split_folds(read_train_df(cfg), cfg.fold)
+    load_flip_array(cfg, load_landmarks(cfg))
+    rows = pd.concat([train_df, val_df])[["file_id", "sequence_id"]].drop_duplicates()
+    missing, bad = [], []
+    for file_id, sequence_id in zip(rows["file_id"], rows["sequence_id"]):
+        path = Path(cfg.data_folder) / str(file_id) / f"{sequence_id}.npy"
+        try:
+            npy_frame_count(path)
+        except FileNotFoundError:
+            missing.append(path)
+        except (OSError, ValueError, EOFError) as e:
+            bad.append(str(e))
+    if missing:
+        raise MissingInputError(f"{missing[0]} does not exist ({len(missing)} of the {len(rows)} npy files listed "
+                                f"in {cfg.train_df} are missing; run scripts/prepare_data.py)")
+    if bad:
+        raise BadInputError(f"{bad[0]} ({len(bad)} of the {len(rows)} npy files are bad; re-run "
+                            f"scripts/prepare_data.py, which redoes them)")
 
 
 def build_datasets(cfg: SimpleNamespace) -> tuple[Dataset, Dataset]:

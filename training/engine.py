@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from common.errors import DivergedError
 from data.tokenizer import DUMMY_PHRASE
 from metrics.levenshtein import all_scores
-from postprocess.confidence_fallback import POST_PROCESSORS
+from postprocess.confidence_fallback import POST_PROCESSORS, decode_batch
 from training.distributed import DistContext, all_gather_objects, gather_in_order, unwrap
 from training.logger import RunLogger
 from training.optim import clip_gradients, step_scheduler
@@ -28,6 +29,7 @@ class TrainState:
 
     epoch: int = 0  # epochs completed
     iteration: int = 0  # mini-batches seen over the whole run (the original's never-reset counter `i`)
+    nonfinite_in_row: int = 0  # consecutive batches with a NaN/inf loss (not saved: a resume starts at 0)
 
 
 @dataclass
@@ -57,6 +59,33 @@ def batch_to_device(batch: dict[str, Any], device: torch.device) -> dict[str, An
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
+# Under fp16 + GradScaler an overflowing batch is normal (the scaler skips the step and lowers the scale); this many
+# non-finite losses in a row mean the run diverged. Without a scaler (fp32, bf16) the first one stops the run,
+# before its backward pass could put NaN into the weights.
+MAX_NONFINITE_LOSSES_WITH_SCALER = 10
+
+
+def check_finite_loss(loss: torch.Tensor, batch: dict[str, Any], precision: Precision, state: TrainState,
+                      batch_in_epoch: int) -> None:
+    """Count consecutive non-finite losses; DivergedError (naming the step and the batch) past the limit."""
+    loss = loss.detach()
+    if bool(torch.isfinite(loss).all()):
+        state.nonfinite_in_row = 0
+        return
+    state.nonfinite_in_row += 1
+    limit = MAX_NONFINITE_LOSSES_WITH_SCALER if precision.scaler.is_enabled() else 1
+    where = (f"epoch {state.epoch + 1}, iteration {state.iteration} (batch {batch_in_epoch} of the epoch; "
+             f"its phrases {decode_batch(batch['token_ids'].cpu().numpy())[:8]}, frames "
+             f"{batch['seq_len'].tolist()[:8]})")
+    if state.nonfinite_in_row < limit:
+        LOG.warning("non-finite loss %s at %s (%d in a row; the scaler skips it)", float(loss), where,
+                    state.nonfinite_in_row)
+        return
+    raise DivergedError(f"training loss is {float(loss)} at {where}, {state.nonfinite_in_row} non-finite loss(es) "
+                        f"in a row; stopped without writing the weights (the last good checkpoint and resume file "
+                        f"are kept): check the data or lower --lr, then --resume")
+
+
 def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optimizer, scheduler,
                     precision: Precision, state: TrainState, cfg: SimpleNamespace, ctx: DistContext,
                     logger: RunLogger) -> float:
@@ -80,6 +109,7 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
         with no_sync:
             with precision.autocast(ctx.device):
                 outputs = model(batch)
+            check_finite_loss(outputs["loss"], batch, precision, state, n_batches + 1)
             precision.scaler.scale(outputs["loss"] / cfg.grad_accumulation).backward()
         grad_norm = None
         if optimizer_step:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from common.atomic import write_text_atomic
+
 LOG = logging.getLogger(__name__)
 LOGGER_CHOICES = ("neptune", "none")
 NEPTUNE_MODES = ("offline", "async", "debug")
@@ -80,7 +82,7 @@ class RunLogger:
         if not self.enabled:
             return
         self.records = [r for r in self.records if r["iteration"] <= iteration]
-        self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        write_text_atomic("".join(json.dumps(r) + "\n" for r in self.records), self.metrics_path)
 
     def log_config(self, cfg_dict: dict[str, Any]) -> None:
         """Record the resolved config (neptune only: the JSON file is written by train.py)."""
@@ -116,8 +118,16 @@ class RunLogger:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a metrics JSONL file."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a metrics JSONL file (a last line cut short by a killed run is ignored)."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines) - 1:
+                raise ValueError(f"{path}: line {i + 1} is not JSON") from None
+    return records
 
 
 def plot_curves(records: list[dict[str, Any]], png_path: str | Path) -> None:
