@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     WRITE_FAILED = 7  # an output could not be written (read-only folder, disk full); earlier outputs are intact
     CHECK_FAILED = 8  # export: the model exceeds the size limit or the parity check failed
     WORKER_DIED = 9  # a worker process was killed (e.g. out of memory); finished work is kept, re-run to finish
+    DOWNLOAD_FAILED = 10  # download_data: the network or Kaggle refused; nothing partial is left
 
 
 class UserError(Exception):

@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # run as a file: make the repo root importable
 from common.errors import ExitCode, UsageError, run_cli  # noqa: E402
 from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT  # noqa: E402
 from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds  # noqa: E402
+from data.team import is_team_csv  # noqa: E402
 from data.prepare import prepare, summarize  # noqa: E402
 
 PROG = "prepare_data"
@@ -54,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+FOLD_CSVS = ("train_folded.csv", "supplemental_metadata_folded.csv")
+
+
 def main(argv: list[str] | None = None) -> int:
     return run_cli(PROG, _main, argv)
 
@@ -64,7 +68,10 @@ def _main(argv: list[str] | None) -> int:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
     report = prepare(args.raw, args.datamount, args.workers, args.overwrite, progress=not args.quiet)
     print(summarize(report))
-    if not args.no_folds:
+    team = [name for name in FOLD_CSVS if is_team_csv(Path(args.datamount) / name)]
+    if team:  # the original team's folds (scripts/download_data.py --team-csvs) are used whenever present
+        print(f"keeping the original team's {', '.join(team)} in {args.datamount} (not re-folded)")
+    elif not args.no_folds:
         train, supplemental = make_folds(args.datamount, None, args.n_folds, args.seed, args.strategy)
         print(fold_summary(train, "train_folded.csv"))
         print(fold_summary(supplemental, "supplemental_metadata_folded.csv"))

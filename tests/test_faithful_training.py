@@ -135,14 +135,25 @@ def test_build_train_aug_passes_the_config_flag(monkeypatch):
 def test_init_weights_starts_from_a_checkpoint_and_is_strict(mount, tmp_path):
     run_train("demo_1", 1, mount, tmp_path / "first", epochs=1, eval_epochs=0, seed=3)
     first = tmp_path / "first" / "fold1" / "checkpoint_last_seed3.pth"
-    # zero epochs of learning rate: the weights must come out exactly as loaded (lr 0 -> AdamW moves nothing)
-    run_train("demo_1", 1, mount, tmp_path / "second", epochs=1, eval_epochs=0, seed=4, lr=0.0, weight_decay=0.0,
+    # a vanishing learning rate: the weights must come out as loaded (a fresh init with seed 4 would not)
+    run_train("demo_1", 1, mount, tmp_path / "second", epochs=1, eval_epochs=0, seed=4, lr=1e-12, weight_decay=0.0,
               init_weights=str(first))
     a = torch.load(first, weights_only=True)["model"]
     b = torch.load(tmp_path / "second" / "fold1" / "checkpoint_last_seed4.pth", weights_only=True)["model"]
     for key, value in a.items():
         if value.is_floating_point() and "running" not in key:
-            assert torch.equal(value, b[key]), key
+            torch.testing.assert_close(b[key], value, rtol=0, atol=1e-9, msg=key)
     with pytest.raises(ValueError, match="do not fit"):
         run_train("demo_1", 1, mount, tmp_path / "third", epochs=1, eval_epochs=0, seed=5, encoder_dim=64,
                   init_weights=str(first))
+
+
+def test_round_2_without_an_oof_table_names_both_ways_to_get_one(tmp_path):
+    from training.data import read_train_df
+
+    cfg = load_config("cfg_2")
+    cfg.train_df = str(tmp_path / "train_folded_oof_supp.csv")
+    with pytest.raises(FileNotFoundError) as error:
+        read_train_df(cfg)
+    message = str(error.value)
+    assert "\n" not in message and "get_train_folded_oof_supp.py" in message and "--team-csvs" in message
