@@ -156,9 +156,20 @@ def pump(stream, label: str) -> None:
         print(f"[{label}] {line}", end="", flush=True)
 
 
-def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
-    """Run the step's commands `jobs` at a time; on a failure stop the others and exit."""
-    pending = list(zip(step.labels, step.commands))
+class CommandFailed(RuntimeError):
+    """A command of `run_jobs` exited non-zero (the others were stopped)."""
+
+    def __init__(self, command: list[str], status: int) -> None:
+        super().__init__(f"exit status {status}: {' '.join(command)}")
+        self.command, self.status = command, status
+
+
+def run_jobs(labelled: list[tuple[str, list[str]]], jobs: int, env: dict[str, str], poll_s: float = POLL_S) -> None:
+    """Run (label, command) pairs `jobs` at a time from the repo root, output prefixed with the label.
+
+    Raises CommandFailed on the first failure; a failure, Ctrl-C or SIGTERM stops every command still running.
+    """
+    pending = list(labelled)
     running: list[tuple[list[str], subprocess.Popen, threading.Thread]] = []
     try:
         while pending or running:
@@ -169,7 +180,7 @@ def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
                 thread = threading.Thread(target=pump, args=(proc.stdout, label), daemon=True)
                 thread.start()
                 running.append((command, proc, thread))
-            time.sleep(POLL_S)
+            time.sleep(poll_s)
             for item in list(running):
                 command, proc, thread = item
                 if proc.poll() is None:
@@ -177,12 +188,20 @@ def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
                 thread.join()
                 running.remove(item)
                 if proc.returncode != 0:
-                    fail(step, command, proc.returncode)  # the finally block stops the others
-    finally:  # a failure, Ctrl-C or SIGTERM: no training run outlives the demo
+                    raise CommandFailed(command, proc.returncode)  # the finally block stops the others
+    finally:  # no child outlives its caller
         for _, proc, _ in running:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=TERMINATE_WAIT_S)
+
+
+def run_parallel(step: Step, jobs: int, env: dict[str, str]) -> None:
+    """Run the step's commands `jobs` at a time; on a failure stop the others and exit."""
+    try:
+        run_jobs(list(zip(step.labels, step.commands)), jobs, env)
+    except CommandFailed as e:
+        fail(step, e.command, e.status)
 
 
 def run_step(step: Step, jobs: int) -> float:
