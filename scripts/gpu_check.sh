@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The checks that need a CUDA GPU, as one short run (a few minutes on one H100/H200):
 #   1. tests/test_cuda.py: cfg_2 training steps under fp16 autocast + GradScaler (the original) and bf16, fp32 eval
-#      on GPU vs CPU, a tiny train.py run on the GPU whose checkpoint loads strictly on CPU;
+#      on GPU vs CPU, a tiny train.py run on the GPU whose checkpoint loads strictly on CPU; and
+#      tests/test_depthwise_conv.py: the depthwise conv's values and gradients vs float64 on the GPU;
 #   2. model speed on the GPU (scripts/benchmark_models.py), cfg_1 and cfg_2;
 #   3. training throughput of cfg_2 through train.py's own step, fp16 and bf16 (scripts/benchmark_training.py;
 #      random batches unless the datamount holds prepared data).
@@ -20,7 +21,7 @@ run() {  # run "name" command...: log to $OUT_DIR/name.log, remember a failure, 
   "$@" 2>&1 | tee "$OUT_DIR/$name.log" || status=1
 }
 run env "$PY" -c "import torch; print(torch.__version__, torch.cuda.get_device_name(), torch.cuda.is_bf16_supported())"
-run tests "$PY" -m pytest -q -m cuda -rs tests/test_cuda.py
+run tests "$PY" -m pytest -q -m cuda -rs tests/test_cuda.py tests/test_depthwise_conv.py
 run models "$PY" scripts/benchmark_models.py --configs cfg_1 cfg_2 --device cuda --batch-size 64 \
   --output "$OUT_DIR/models_cuda.json"
 run train_fp16 "$PY" scripts/benchmark_training.py --configs cfg_2 --steps 20 --out "$OUT_DIR/training_fp16.json" \
