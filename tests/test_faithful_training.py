@@ -157,3 +157,12 @@ def test_round_2_without_an_oof_table_names_both_ways_to_get_one(tmp_path):
         read_train_df(cfg)
     message = str(error.value)
     assert "\n" not in message and "get_train_folded_oof_supp.py" in message and "--team-csvs" in message
+
+
+def test_missing_init_weights_stops_before_anything_is_written(mount, tmp_path, capsys):
+    code = train.cli(["-C", "demo_1", "--fold", "1", "--init_weights", str(tmp_path / "nope.pth"),
+                      "--output_dir", str(tmp_path / "out"), "--data_folder", f"{mount.npy_dir}/",
+                      "--train_df", str(mount.train_folded), "--symmetry_fp", str(mount.symmetry), "--device", "cpu",
+                      "--logger", "none", "--seed", "3"])
+    assert code == 3 and "nope.pth" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
