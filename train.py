@@ -32,7 +32,7 @@ from types import SimpleNamespace
 import torch
 
 from common.atomic import torch_save_atomic, write_json_atomic
-from common.errors import DivergedError, UsageError, run_cli
+from common.errors import DivergedError, MissingInputError, UsageError, run_cli
 from configs import apply_overrides, config_to_dict, load_config
 from training import checkpointing as ckpt
 from training.data import Loaders, build_datasets, build_loaders, check_config_values, check_training_inputs
@@ -221,6 +221,8 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
 def check_before_writing(cfg: SimpleNamespace) -> None:
     """Rank 0, before anything is written: every input file, and on --resume the saved config against this one."""
     check_training_inputs(cfg)
+    if cfg.init_weights and not os.path.isfile(cfg.init_weights):
+        raise MissingInputError(f"--init_weights {cfg.init_weights} does not exist")
     if cfg.resume:
         saved = ckpt.load_resume(cfg)
         allowed = {k.strip() for k in cfg.resume_allow_changes.split(",") if k.strip()}

@@ -68,7 +68,8 @@ class CheckFailedError(UserError, ValueError):
     code = ExitCode.CHECK_FAILED
 
 
-WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM})
+WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM,
+                          errno.ENOTDIR, errno.EISDIR, errno.EEXIST})
 
 
 def exit_code_of(error: BaseException) -> ExitCode | None:

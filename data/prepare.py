@@ -135,6 +135,8 @@ class PrepareReport:
 
 def read_metadata(path: Path) -> pd.DataFrame:
     """Read a raw metadata CSV and check its columns and integer ids; raises PrepareError naming the file."""
+    if not Path(path).is_file():
+        raise PrepareError(f"{path} does not exist", ExitCode.MISSING_INPUT)
     try:
         # Phrases are read verbatim: pandas' default NA strings ('nan', 'null', 'n/a', ...) are valid phrases.
         df = pd.read_csv(path, dtype={"phrase": str}, keep_default_na=False)
@@ -188,10 +190,13 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
 def npy_frame_count(path: str | Path) -> int:
     """Number of frames T of a whole (T, 390) float32 npy, from its header; the file size is checked too."""
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version not in NPY_HEADER_READERS:
-            raise ValueError(f"{path}: unsupported npy format version {version}")
-        shape, fortran, dtype = NPY_HEADER_READERS[version](f)
+        try:
+            version = np.lib.format.read_magic(f)
+            if version not in NPY_HEADER_READERS:
+                raise ValueError(f"unsupported npy format version {version}")
+            shape, fortran, dtype = NPY_HEADER_READERS[version](f)
+        except (ValueError, EOFError) as e:
+            raise ValueError(f"{path}: not an npy file ({e})") from e
         data_start, size = f.tell(), os.fstat(f.fileno()).st_size
     if len(shape) != 2 or shape[1] != N_COLUMNS or dtype != np.float32 or fortran:
         raise ValueError(f"{path}: expected a float32 (T, {N_COLUMNS}) array, got {dtype} {shape}")

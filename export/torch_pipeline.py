@@ -24,6 +24,7 @@ from data.tokenizer import DUMMY_PHRASE, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB
 from models import build_model
 from models.checkpoint import load_state_dict_file, load_weights
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
+from training.checkpointing import safe_load
 
 SHORT, LOW_CONFIDENCE = "short", "low_confidence"  # reasons for the dummy phrase
 
@@ -58,6 +59,7 @@ def load_models(cfg: SimpleNamespace, checkpoints: list[str | Path],
     nets = []
     for path in checkpoints:
         net = build_model(cfg, landmarks)
+        safe_load(path)  # a one-line error naming the file for any unreadable or non-weights file
         check_fits(net, load_state_dict_file(path), path, cfg)
         load_weights(net, path, strict=True)
         nets.append(net.eval())

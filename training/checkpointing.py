@@ -26,7 +26,9 @@ from common.errors import BadInputError, ConflictError, MissingInputError
 from training.seeding import RANDOM_SEED
 
 LOG = logging.getLogger(__name__)
-READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile)
+# A text or truncated file makes torch.load's legacy reader raise KeyError / IndexError too.
+READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError,
+               zipfile.BadZipFile)
 RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng_states", "config")
 # Keys that may differ between a run and its --resume without changing what is computed.
 RESUME_FREE_KEYS = frozenset({"resume", "resume_allow_changes"})
