@@ -138,7 +138,8 @@ def model_reading(args: argparse.Namespace) -> dict | None:
         raise RuntimeError("prediction failed")
     phrases = pd.read_csv(out, keep_default_na=False)["phrase"].tolist()
     cer = 1 - per_sample_scores(list(VIDEOS), phrases, "levenshtein")
-    return {"model": str(args.tflite or args.checkpoints), "read": dict(zip(VIDEOS, phrases)),
+    names = [args.tflite] if args.tflite else args.checkpoints
+    return {"model": ", ".join(str(n) for n in names), "read": dict(zip(VIDEOS, phrases)),
             "cer": dict(zip(VIDEOS, map(float, cer))), "cer_total": float(
                 sum(c * len(v) for c, v in zip(cer, VIDEOS)) / sum(map(len, VIDEOS)))}
 
