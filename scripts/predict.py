@@ -29,7 +29,7 @@ from common.errors import ExitCode, MissingInputError, UsageError, one_line, run
 from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402
 from export.paths import INFERENCE_ARGS_NAME  # noqa: E402
-from video.pipeline import add_video_args, extract_videos, report_videos  # noqa: E402
+from video.pipeline import add_video_args, extract_videos, is_video, report_videos  # noqa: E402
 
 Predictor = Callable[[np.ndarray], tuple[str, float]]
 
@@ -69,8 +69,8 @@ def check_inputs(args: argparse.Namespace) -> None:
         if not path.is_file():
             raise MissingInputError(f"input {path} does not exist")
     for path in args.inputs:
-        if path.suffix not in INPUT_SUFFIXES:
-            raise UsageError(f"{path}: unsupported input type {path.suffix!r} (use .parquet or .npy)")
+        if path.suffix not in INPUT_SUFFIXES and not is_video(path):
+            raise UsageError(f"{path}: unsupported input type {path.suffix!r} (use .parquet, .npy or a video)")
     if args.threads < 1:
         raise UsageError(f"--threads {args.threads}: must be at least 1")
 

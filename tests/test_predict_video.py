@@ -48,6 +48,17 @@ def test_predict_reads_a_video_end_to_end(tmp_path, video_env, realdata, capsys)
     assert report["bear"]["mirrored"] is False
 
 
-def test_render_needs_a_video(tmp_path):
-    with pytest.raises(ValueError, match="--render needs a video input"):
-        predict.main([str(tmp_path / "x.npy"), "--tflite", "m.tflite", "--render", str(tmp_path / "o.png")])
+def test_render_needs_a_video(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((20, 390), np.float32))
+    code = predict.main([str(tmp_path / "x.npy"), "--tflite", str(demo_export().tflite), "--render",
+                         str(tmp_path / "o.png"), "--out", str(tmp_path / "p.csv")])
+    assert code == 2 and "--render needs a video input" in capsys.readouterr().err
+
+
+def test_an_unreadable_video_is_a_clean_error(tmp_path, video_env, capsys):  # noqa: F811
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("not a video")
+    code = predict.main([str(fake), "--tflite", str(demo_export().tflite), "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 4 and f"landmark extraction failed for {fake}" in err
+    assert not (tmp_path / "p.csv").exists()

@@ -1,5 +1,5 @@
 """Your own video -> MediaPipe Holistic landmarks (competition format) -> phrase.
 
-`video.env` (standard library only) finds or creates the separate video environment and runs the extractor in it;
+`video.env` (no third-party imports) finds or creates the separate video environment and runs the extractor in it;
 `video.holistic` and `video.overlay` import mediapipe / OpenCV and run only inside that environment.
 """

@@ -12,13 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.errors import ExitCode, UserError
+
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO_VENV = Path(os.environ.get("ASL_VIDEO_VENV", ROOT / ".venv-video"))
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
 
-class VideoEnvError(RuntimeError):
+class VideoEnvError(UserError):
     """The video environment is missing and could not be created."""
+
+    code = ExitCode.MISSING_INPUT
 
 
 def is_video(path: str | Path) -> bool:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from common.errors import BadInputError, UsageError
 from video.env import VIDEO_SUFFIXES, is_video, run_in_video_env
+
+__all__ = ["add_video_args", "extract_videos", "is_video", "report_videos"]
 
 
 def add_video_args(parser: argparse.ArgumentParser) -> None:
@@ -31,17 +34,14 @@ def extract_videos(args: argparse.Namespace) -> dict[Path, Path]:
     """Replace every video among args.inputs by its extracted parquet (in place); returns {parquet: video}."""
     videos = [p for p in args.inputs if is_video(p)]
     if args.render and not videos:
-        raise ValueError("--render needs a video input (it draws over the video's frames)")
+        raise UsageError("--render needs a video input (it draws over the video's frames)")
     if not videos:
         return {}
-    missing = [str(v) for v in videos if not v.is_file()]
-    if missing:
-        raise FileNotFoundError(f"input {missing[0]} does not exist")
     out_dir = landmarks_dir(args)
     flags = ["--mirror"] if args.mirror else []
     if run_in_video_env("scripts/extract_landmarks.py", [*videos, "--out", out_dir, "--rotate", args.rotate,
                                                           *flags]) != 0:
-        raise RuntimeError(f"landmark extraction failed for {[str(v) for v in videos]}; see the messages above")
+        raise BadInputError(f"landmark extraction failed for {', '.join(map(str, videos))}; see the messages above")
     parquet_of = {v: out_dir / f"{v.stem}.parquet" for v in videos}
     args.inputs = [parquet_of.get(p, p) for p in args.inputs]
     return {parquet: video for video, parquet in parquet_of.items()}
@@ -65,6 +65,6 @@ def report_videos(args: argparse.Namespace, videos: dict[Path, Path], rows: list
         flags = ["--mirror"] if args.mirror else []
         if run_in_video_env("video/overlay.py", [video, parquet, f"--phrase={phrases.get(parquet, '')}", "--out", out,
                                                  "--rotate", args.rotate, "--quiet", *flags]) != 0:
-            raise RuntimeError(f"rendering {out} failed; see the messages above")
+            raise BadInputError(f"rendering {out} failed; see the messages above")
         written.append(out)
     return written
