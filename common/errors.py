@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import sys
+import tokenize
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -70,6 +71,10 @@ class CheckFailedError(UserError, ValueError):
 
 WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM,
                           errno.ENOTDIR, errno.EISDIR, errno.EEXIST})
+
+
+# What np.load / numpy's header parser raise on a corrupt .npy (a mangled header dict reaches ast and tokenize).
+NPY_READ_ERRORS = (OSError, ValueError, EOFError, SyntaxError, MemoryError, tokenize.TokenError)
 
 
 def exit_code_of(error: BaseException) -> ExitCode | None:

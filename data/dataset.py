@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from common.errors import NPY_READ_ERRORS
 from data.augmentations import Transform
 from data.landmarks import flip_array, read_inference_args
 from data.preprocessing import N_COLUMNS, as_numpy, interpolate_or_pad_array, normalize_array, outer_cutmix_array
@@ -90,8 +91,8 @@ def load_sequence(path: str) -> np.ndarray:
     except FileNotFoundError as e:
         raise FileNotFoundError(f"landmark file {path} not found (expected {{data_folder}}{{file_id}}/"
                                 f"{{sequence_id}}.npy)") from e
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"{path}: not a readable .npy file ({e})") from e
+    except NPY_READ_ERRORS as e:
+        raise ValueError(f"{path}: not a readable .npy file ({type(e).__name__}: {e})") from e
     if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != N_COLUMNS:
         desc = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
         raise ValueError(f"{path}: expected a float32 (T, {N_COLUMNS}) array, got {desc}")

@@ -42,7 +42,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from common.atomic import atomic_path, remove_stale_temps, write_json_atomic
-from common.errors import BadInputError, ExitCode, UserError
+from common.errors import NPY_READ_ERRORS, BadInputError, ExitCode, UserError
 from data.datamount import SUPPLEMENTAL_CSV, TRAIN_CSV, Datamount, write_csv_atomic, write_static_files
 from data.landmarks import SELECTED_COLUMNS, write_inference_args
 from data.preprocessing import N_COLUMNS
@@ -195,7 +195,7 @@ def npy_frame_count(path: str | Path) -> int:
             if version not in NPY_HEADER_READERS:
                 raise ValueError(f"unsupported npy format version {version}")
             shape, fortran, dtype = NPY_HEADER_READERS[version](f)
-        except (ValueError, EOFError) as e:
+        except NPY_READ_ERRORS as e:
             raise ValueError(f"{path}: not an npy file ({e})") from e
         data_start, size = f.tell(), os.fstat(f.fileno()).st_size
     if len(shape) != 2 or shape[1] != N_COLUMNS or dtype != np.float32 or fortran:
@@ -209,7 +209,7 @@ def npy_is_complete(path: Path) -> bool:
     """True when `path` is a whole float32 (T, 390) npy (header parses, file size matches)."""
     try:
         npy_frame_count(path)
-    except (OSError, ValueError, EOFError):
+    except NPY_READ_ERRORS:
         return False
     return True
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.errors import ExitCode, MissingInputError, UsageError, one_line, run_cli  # noqa: E402
+from common.errors import NPY_READ_ERRORS, ExitCode, MissingInputError, UsageError, one_line, run_cli  # noqa: E402
 from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402
 from export.paths import INFERENCE_ARGS_NAME  # noqa: E402
@@ -81,8 +81,8 @@ def read_input(path: Path, columns: list[str]) -> list[tuple[int | None, np.ndar
         return list(read_landmark_parquet(path, columns).items())
     try:
         frames = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"{path}: not a readable .npy file ({e})") from e
+    except NPY_READ_ERRORS as e:
+        raise ValueError(f"{path}: not a readable .npy file ({type(e).__name__}: {e})") from e
     if frames.ndim != 2 or frames.shape[1] != len(columns) or not np.issubdtype(frames.dtype, np.number):
         raise ValueError(f"{path}: expected a numeric (T, {len(columns)}) array, got {frames.dtype} {frames.shape}")
     return [(None, frames.astype(np.float32))]

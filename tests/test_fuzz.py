@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 from common.errors import ExitCode
 from data.landmarks import SELECTED_COLUMNS
 from scripts import predict, prepare_data
+from tests.test_bad_cases import in_thread
 from tests.test_bad_inputs import Ws
 from tests.test_prepare import make_raw
 
@@ -31,24 +31,6 @@ def rng() -> random.Random:
     seed = int(os.environ.get("FUZZ_SEED", random.SystemRandom().randrange(10**6)))
     print(f"FUZZ_SEED={seed}")
     return random.Random(seed)
-
-
-def within(timeout: float, fn):
-    """fn() in a daemon thread: a hang fails the test instead of blocking it."""
-    out: dict = {}
-
-    def target():
-        try:
-            out["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 -- re-raised in the test thread
-            out["error"] = e
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), f"hung for more than {timeout} s"
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def corrupt_bytes(data: bytes, r: random.Random) -> bytes:
@@ -113,7 +95,7 @@ def test_fuzz_prepare(tmp_path, rng):
             target.write_bytes(corrupt_bytes(target.read_bytes(), rng))
         argv = ["--raw", str(raw), "--datamount", str(tmp_path / f"dm{i}"), "--quiet", "--workers", "1",
                 "--n-folds", "2"]
-        code = within(CASE_TIMEOUT_S, lambda: prepare_data.main(argv))
+        code = in_thread(lambda: prepare_data.main(argv), CASE_TIMEOUT_S)
         assert code in (ExitCode.OK, ExitCode.PROBLEMS, ExitCode.MISSING_INPUT, ExitCode.BAD_INPUT), (i, target)
         codes.append(int(code))
     print("prepare exit codes:", {c: codes.count(c) for c in sorted(set(codes))})
@@ -139,7 +121,7 @@ def test_fuzz_predict(tmp_path, rng, capsys):
     torch.set_num_threads(1)
     for start in range(0, N_PREDICT, 10):
         batch = paths[start: start + 10]
-        code = within(CASE_TIMEOUT_S, lambda: predict.main(ws.predict(*batch)))
+        code = in_thread(lambda: predict.main(ws.predict(*batch)), CASE_TIMEOUT_S)
         err = capsys.readouterr().err
         assert code in (ExitCode.OK, ExitCode.PROBLEMS) and "Traceback" not in err, err[-2000:]
         table = pd.read_csv(tmp_path / "preds" / "p.csv", keep_default_na=False)
@@ -159,7 +141,7 @@ def test_fuzz_tflite_runner(tmp_path, rng):
     for _ in range(N_TFLITE):
         x = corrupt_values(base, rng)
         try:
-            out = within(CASE_TIMEOUT_S, lambda: runner(x))
+            out = in_thread(lambda: runner(x), CASE_TIMEOUT_S)
         except ValueError as e:
             assert str(runner.path) in str(e)
             outcomes["refused"] += 1
