@@ -7,7 +7,8 @@ isolated-sign competition and many apps) into the fingerspelling competition's w
 Writes `OUT/<name>.parquet` (one sequence, the file's own frame numbers, float32, NaN where a landmark is
 missing) and adds it to `OUT/train.csv` (phrase from --phrase, else the file name), like
 scripts/extract_landmarks.py. An unknown `type`, a `landmark_index` out of range, a missing column or a landmark
-listed twice stops with an error that names the file, column and value.
+listed twice stops with an error that names the file, column and value (exit status 4; 3 for a missing file),
+before anything is written.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common.errors import BadInputError, ExitCode, MissingInputError, run_cli  # noqa: E402
 from data.long_format import read_long_file  # noqa: E402
 from data.recordings import phrase_from_name, write_recording  # noqa: E402
 
@@ -32,18 +34,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_cli("convert_long_format", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    for path in args.inputs:
+    converted = []
+    for path in args.inputs:  # every file is read and checked before anything is written
+        if not path.is_file():
+            raise MissingInputError(f"input {path} does not exist")
         try:
-            frames, xyz = read_long_file(path)
+            converted.append((path, *read_long_file(path)))
         except (OSError, ValueError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+            raise BadInputError(str(e)) from e
+    for path, frames, xyz in converted:
         row = write_recording(args.out, path.stem, xyz, args.phrase or phrase_from_name(path.name),
                               args.participant_id, frames)
         print(f"{path} -> {args.out / row['path']}: {len(frames)} frames (frames {frames[0]}..{frames[-1]}), "
               f"sequence_id {row['sequence_id']}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ column `frame`, then `x_face_0 ... z_right_hand_20`, float32, NaN where a part i
 recording to `OUT/train.csv` (`path, file_id, sequence_id, participant_id, phrase`; the phrase from --phrase or
 the file name) and its measurements (frames, fps, detected fraction per part, extraction speed, settings) to
 `OUT/extraction_report.json`. scripts/prepare_data.py --raw OUT, scripts/predict.py and
-scripts/render_sequence.py read the folder unchanged.
+scripts/render_sequence.py read the folder unchanged. Exit status: 0 all written; 1 some videos could not be read
+(listed; the others are written); 2 a bad option; 3 a video (or the video environment) is missing.
 
 MediaPipe lives in its own environment (.venv-video, see requirements-video.txt): run from the main one, this
 script re-runs itself there (creating it with `make video-env` on first use).
@@ -29,7 +30,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from video.env import VIDEO_SUFFIXES, VideoEnvError, have_mediapipe, is_video, run_in_video_env  # noqa: E402
+from common.errors import ExitCode, MissingInputError, UsageError, run_cli  # noqa: E402
+from video.env import VIDEO_SUFFIXES, have_mediapipe, is_video, run_in_video_env  # noqa: E402
 
 REPORT_NAME = "extraction_report.json"
 
@@ -73,12 +75,12 @@ def collect_videos(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and is_video(p))
             if not found:
-                raise ValueError(f"folder {path} holds no video file {VIDEO_SUFFIXES}")
+                raise MissingInputError(f"folder {path} holds no video file {VIDEO_SUFFIXES}")
             out += found
         elif path.is_file():
             out.append(path)
         else:
-            raise ValueError(f"video {path} does not exist")
+            raise MissingInputError(f"video {path} does not exist")
     return out
 
 
@@ -100,25 +102,23 @@ def summary_line(name: str, report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_cli("extract_landmarks", _main, sys.argv[1:] if argv is None else list(argv))
+
+
+def _main(argv: list[str]) -> int:
     args = parse_args(argv)
     if not have_mediapipe():  # the main environment: run again in the video environment
-        try:
-            return run_in_video_env("scripts/extract_landmarks.py", argv)
-        except VideoEnvError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        return run_in_video_env("scripts/extract_landmarks.py", argv)
     from data.recordings import phrase_from_name, write_recording
     from video.holistic import HolisticSettings, extract
 
+    sources: list[tuple[str, Path | int]] = [(p.stem, p) for p in collect_videos(args.videos)]
     try:
         settings = HolisticSettings(args.model_complexity, args.refine_face_landmarks, args.min_detection_confidence,
                                     args.min_tracking_confidence, not args.no_smooth_landmarks,
                                     args.static_image_mode)
-        sources: list[tuple[str, Path | int]] = [(p.stem, p) for p in collect_videos(args.videos)]
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UsageError(str(e)) from e
     if args.webcam is not None:
         sources.append((args.name, args.camera))
     failures, reports = 0, {}
@@ -127,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             found = extract(source, settings, args.mirror, args.rotate,
                             max_seconds=args.webcam if isinstance(source, int) else None, progress=not args.quiet)
         except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"extract_landmarks: skipped {e}", file=sys.stderr)
             failures += 1
             continue
         if len(found.xyz) == 0:
-            print(f"error: {source}: no frame could be decoded", file=sys.stderr)
+            print(f"extract_landmarks: skipped {source}: no frame could be decoded", file=sys.stderr)
             failures += 1
             continue
         phrase = args.phrase if args.phrase is not None else "" if isinstance(source, int) else phrase_from_name(name)
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if reports:
         update_report(args.out, reports)
     print(f"wrote {len(reports)} recording(s) to {args.out}" + (f"; {failures} failed" if failures else ""))
-    return 1 if failures else 0
+    return ExitCode.PROBLEMS if failures else ExitCode.OK
 
 
 if __name__ == "__main__":

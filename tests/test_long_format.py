@@ -97,9 +97,17 @@ def test_bad_long_files_are_rejected_with_names(tmp_path, capsys, edit, message)
     edit(_tiny_long()).to_csv(src, index=False)
     with pytest.raises(ValueError, match=message):
         read_long_file(src)
-    assert convert_long_format.main([str(src), "--out", str(tmp_path / "out")]) == 2
-    assert "cap.csv" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "cap.parquet").exists()
+    good = tmp_path / "good.csv"
+    _tiny_long().to_csv(good, index=False)
+    assert convert_long_format.main([str(good), str(src), "--out", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("convert_long_format: error: ") and "cap.csv" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing written, not even the good file
+
+
+def test_missing_long_file(tmp_path, capsys):
+    assert convert_long_format.main([str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "out")]) == 3
+    assert "nope.parquet does not exist" in capsys.readouterr().err
 
 
 def test_phrase_from_file_name():

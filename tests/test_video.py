@@ -175,7 +175,7 @@ def test_bad_sources_fail_cleanly(video_env, tmp_path):
     assert done.returncode == 1 and "not_a_video.mp4" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out" / "not_a_video.parquet").exists()
     done = extract(tmp_path / "missing.mp4", "--out", tmp_path / "out")
-    assert done.returncode == 2 and "missing.mp4 does not exist" in done.stderr
+    assert done.returncode == 3 and "missing.mp4 does not exist" in done.stderr
     done = extract("--webcam", "1", "--camera", "9", "--out", tmp_path / "out")
     assert done.returncode == 1 and "cannot open camera 9" in done.stderr and "Traceback" not in done.stderr
     done = extract(fake, "--model-complexity", "2", "--out", tmp_path / "out")
