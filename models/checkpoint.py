@@ -14,7 +14,8 @@ from torch import nn
 
 DDP_PREFIX: str = "module."
 CHECKPOINT_MODEL_KEY: str = "model"
-_READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile)
+_READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError,
+                zipfile.BadZipFile)  # KeyError/IndexError: what torch.load raises for a text file named .pth
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:

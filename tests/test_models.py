@@ -145,6 +145,10 @@ def test_loader_errors(tmp_path):
     corrupt.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="corrupt.pth"):
         load_state_dict_file(corrupt)
+    text = tmp_path / "notes.pth"
+    text.write_text("hello world\nthis is text\n")  # torch.load raises KeyError for this one
+    with pytest.raises(ValueError, match="notes.pth"):
+        load_state_dict_file(text)
     listed = tmp_path / "list.pth"
     torch.save([1, 2], listed)
     with pytest.raises(ValueError, match="state dict"):
