@@ -2,6 +2,7 @@
 
     python scripts/benchmark_learning.py                          # demo_1, fold 0, seeds 1..8, two at a time
     python scripts/benchmark_learning.py --seeds 4 --jobs 2 --datamount /data/demo_datamount -- --epochs 8
+    python scripts/benchmark_learning.py --repo ../old_checkout --report old.json   # another version, same data
 
 Each seed is a `train.py -C <config> --fold <fold> --seed S` run in its own process with one thread
 (OMP_NUM_THREADS=1), `--jobs` at a time, into `<output>/seed<S>/`. The last validation record of each run gives
@@ -39,7 +40,7 @@ def train_command(args: argparse.Namespace, seed: int) -> list[str]:
     """train.py for one seed, reading the given datamount and writing into <output>/seed<S>."""
     mount = args.datamount
     train_df = mount / ("train_folded_oof_supp.csv" if args.config.endswith("_2") else "train_folded.csv")
-    return [sys.executable, str(ROOT / "train.py"), "-C", args.config, "--fold", str(args.fold), "--seed", str(seed),
+    return [sys.executable, str(args.repo / "train.py"), "-C", args.config, "--fold", str(args.fold), "--seed", str(seed),
             "--data_folder", f"{mount / 'train_landmarks_npy'}/", "--train_df", str(train_df),
             "--symmetry_fp", str(mount / "symmetry.csv"), "--output_dir", str(args.output / f"seed{seed}"),
             "--num_workers", "0", "--logger", "none", "--device", "cpu", *args.overrides]
@@ -72,6 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="prepared datamount (train_landmarks_npy/, train_folded.csv, symmetry.csv)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="run folders")
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="JSON report")
+    parser.add_argument("--repo", type=Path, default=ROOT,
+                        help="checkout whose train.py runs (default this one): compare two versions on the same data")
     args = parser.parse_args(argv)
     args.overrides = overrides
     if args.seeds < 1 or args.jobs < 1:
@@ -88,6 +91,7 @@ def _main(argv: list[str] | None) -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     start = time.time()
+    env["PYTHONPATH"] = str(args.repo)
     run_jobs([(f"seed{s}", train_command(args, s)) for s in seeds], args.jobs, env)
     per_seed = {s: {k: last_val_record(args.output / f"seed{s}" / f"fold{args.fold}" / f"metrics_seed{s}.jsonl")[k]
                     for k in SCORES} for s in seeds}
@@ -98,6 +102,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"{s:4d}  " + "  ".join(f"{record[k]:15.4f}" for k in SCORES))
     print("mean +- sd  " + "  ".join(f"{v['mean']:.4f} +- {v['sd']:.4f}" for v in summary.values()))
     write_json_atomic({"config": args.config, "fold": args.fold, "seeds": seeds, "overrides": args.overrides,
+                       "repo": str(args.repo.resolve()),
                        "datamount": str(args.datamount), "per_seed": {str(s): r for s, r in per_seed.items()},
                        "summary": summary, "wall_s": round(time.time() - start, 1)}, args.report)
     print(f"wrote {args.report}")
