@@ -20,7 +20,8 @@ from typing import Any
 
 from common.errors import WriteError
 
-# .<name>.<pid>-<hex>.tmp, .<name>.<pid>-<hex>.old.tmp (atomic_dir), legacy .<name>.tmp<pid>
+# .<name>.<pid>-<hex>.tmp (files, atomic_entries' folder), .<name>.<pid>-<hex>.old.tmp and .<name>.tmp<pid>
+# (left by earlier versions)
 TEMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[0-9a-f]+(?:\.old)?\.tmp|tmp(?P<legacy_pid>\d+))$")
 
 
@@ -59,23 +60,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Build a folder at the yielded temp path; on success it replaces `path` (the old folder is renamed away
-    first, then deleted), on failure it is deleted and `path` is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(path)
-    tmp.unlink()
-    old = path.with_name(tmp.name.removesuffix(".tmp") + ".old.tmp")
+def atomic_entries(folder: str | Path, names: tuple[str, ...]) -> Iterator[Path]:
+    """Build the files and folders `names` of `folder` in the yielded temp folder; when the block succeeds they
+    replace `folder`'s entries of those names together (in the order of `names`), and an entry of `names` the block
+    did not build is removed (an old report never stays next to a new model); when it fails `folder` is untouched.
+
+    Everything is written and fsynced before the first rename, and the renames follow each other with nothing in
+    between, so a kill -9 leaves the old group or the new one, not a mix (short of a kill within those few system
+    calls); the temp folder a kill leaves behind is removed by `remove_stale_temps`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = temp_path_for(folder / "export")
+    staging.unlink()
+    staging.mkdir()
     try:
-        yield tmp
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        _fsync(path.parent, directory=True)
+        yield staging
+        for path in (staging, *staging.rglob("*")):
+            _fsync(path, directory=path.is_dir())
+        replaced = staging / ".replaced"  # old entries go here, then away with the temp folder
+        replaced.mkdir()
+        for name in names:
+            new, target = staging / name, folder / name
+            if os.path.lexists(target) and not (new.is_file() and target.is_file() and not target.is_symlink()):
+                os.replace(target, replaced / name)  # a folder cannot be renamed onto: move the old one away
+            if new.exists():
+                os.replace(new, target)
+        _fsync(folder, directory=True)
     finally:
-        for leftover in (tmp, old):
-            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> None:

@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: oneDNN graph rewrites mis-compute the GLU
 
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
@@ -18,14 +19,18 @@ import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see mod
 import tensorflow as tf  # noqa: E402
 from torch import nn  # noqa: E402
 
-from common.atomic import atomic_dir, remove_stale_temps, write_bytes_atomic  # noqa: E402
+from common.atomic import atomic_entries, remove_stale_temps  # noqa: E402
 from common.errors import CheckFailedError  # noqa: E402
 from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # noqa: E402
 from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
-from export.paths import INFERENCE_ARGS_NAME, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
+from export.paths import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
 from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402
+
+# The export's entries, swapped in together in this order (model.tflite, what Kaggle runs, last); the report is
+# written only by a `before_commit` check, and an older one is removed when there is none.
+EXPORT_NAMES = (SAVED_MODEL_NAME, INFERENCE_ARGS_NAME, PARITY_JSON, TFLITE_NAME)
 
 
 @dataclass
@@ -81,11 +86,15 @@ def inference_columns(landmarks: list[str]) -> list[str]:
 
 
 def export_ensemble(cfg: SimpleNamespace, torch_nets: list[nn.Module], out_dir: str | Path,
-                    landmarks: list[str] = SELECTED_LANDMARKS) -> tuple[ExportResult, InferenceModule]:
+                    landmarks: list[str] = SELECTED_LANDMARKS,
+                    before_commit: Callable[[Path, InferenceModule], None] | None = None,
+                    ) -> tuple[ExportResult, InferenceModule]:
     """Port every seed, build the SPEC §9.3 graph, write SavedModel, model.tflite and inference_args.json.
 
-    Everything is built in a temp folder inside `out_dir` first and moved into place only once the whole export
-    (size check included) succeeded, so a killed or failed conversion leaves the previous export as it was.
+    Everything is built in a temp folder inside `out_dir` first; `before_commit(tflite, module)` then runs on the
+    temp folder's model.tflite (the parity check writes its report next to it), and only then is the whole export
+    swapped in (common.atomic.atomic_entries), so a killed or failed conversion leaves the previous export as it was
+    and a report always sits next to the model it describes.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,18 +103,20 @@ def export_ensemble(cfg: SimpleNamespace, torch_nets: list[nn.Module], out_dir: 
     start = time.perf_counter()
     module = build_inference_module([keras_twin(n, cfg, landmarks) for n in torch_nets], cfg.max_len)
     seconds["port"] = time.perf_counter() - start
-    with atomic_dir(out_dir / SAVED_MODEL_NAME) as staging:
+    with atomic_entries(out_dir, EXPORT_NAMES) as staging:
         start = time.perf_counter()
-        saved = save_saved_model(module, staging)
+        saved = save_saved_model(module, staging / SAVED_MODEL_NAME)
         seconds["saved_model"] = time.perf_counter() - start
         start = time.perf_counter()
         flatbuffer = convert_saved_model(saved)
         seconds["tflite"] = time.perf_counter() - start
         check_no_variables(flatbuffer)
         check_size(flatbuffer)
-    tflite = out_dir / TFLITE_NAME
-    write_bytes_atomic(flatbuffer, tflite)
-    args = out_dir / INFERENCE_ARGS_NAME
-    write_inference_args(args, inference_columns(landmarks))
+        (staging / TFLITE_NAME).write_bytes(flatbuffer)
+        write_inference_args(staging / INFERENCE_ARGS_NAME, inference_columns(landmarks))
+        if before_commit is not None:
+            before_commit(staging / TFLITE_NAME, module)
     seconds["total"] = sum(seconds.values())
-    return ExportResult(tflite, out_dir / SAVED_MODEL_NAME, args, check_model_size(tflite), seconds), module
+    tflite = out_dir / TFLITE_NAME
+    return (ExportResult(tflite, out_dir / SAVED_MODEL_NAME, out_dir / INFERENCE_ARGS_NAME, check_model_size(tflite),
+                         seconds), module)

@@ -9,7 +9,7 @@ inference_args.json into --out-dir (default: the checkpoints' folder), then prin
 SPEC §9.5 (PyTorch vs Keras per module, the fp32 graph vs the PyTorch re-statement, TFLite vs the graph,
 TFLite vs PyTorch strings over a validation fold) and writes it as parity_report.json next to the model.
 Exits 8 when the file exceeds 40 MiB or parity fails (exit codes: common.errors.ExitCode); the previous
-export in --out-dir stays whole until the new one is complete.
+export in --out-dir stays whole until the new one, report included, is complete (then all of it is swapped in).
 """
 from __future__ import annotations
 
@@ -92,13 +92,17 @@ def _main(argv: list[str] | None) -> int:
     torch_nets = load_models(cfg, checkpoints, landmarks)
     from export.convert import export_ensemble  # TensorFlow: only once the inputs are known to be good
 
-    result, module = export_ensemble(cfg, torch_nets, args.out_dir or checkpoints[0].parent, landmarks)
+    parity_ok = []
+
+    def parity(tflite: Path, module) -> None:  # on the staged export: the report is swapped in with its model
+        parity_ok.append(run_parity(args, cfg, torch_nets, module, tflite))
+
+    result, _ = export_ensemble(cfg, torch_nets, args.out_dir or checkpoints[0].parent, landmarks,
+                                None if args.no_parity else parity)
     print(f"wrote {result.tflite} ({result.size_bytes:,} bytes = {result.size_bytes / 2**20:.2f} MiB), "
           f"{result.saved_model}, {result.inference_args}")
     print("conversion time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
-    if args.no_parity:
-        return ExitCode.OK
-    if not run_parity(args, cfg, torch_nets, module, result.tflite):
+    if not all(parity_ok):
         print("convert_cfg_2_to_tf_lite: error: the parity check failed (see the report above)", file=sys.stderr)
         return ExitCode.CHECK_FAILED
     return ExitCode.OK

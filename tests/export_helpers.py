@@ -92,9 +92,15 @@ def demo_export() -> Export:
     cfg = load_config("demo_2")
     nets = [random_net(cfg, seed) for seed in (1, 2)]
     checkpoints = [save_checkpoint(n, root / f"checkpoint_last_seed{i + 1}.pth") for i, n in enumerate(nets)]
-    code = convert_cfg_2_to_tf_lite.main(["-C", "demo_2", "--checkpoints", *map(str, checkpoints), "--out-dir",
-                                          str(out_dir), "--datamount", str(mount.root), "--parity-limit", "4"])
+    code = convert_cfg_2_to_tf_lite.main(convert_argv(checkpoints, out_dir, mount.root, "--parity-limit", "4"))
     return Export(cfg, out_dir, checkpoints, nets, code)
+
+
+def convert_argv(checkpoints: list[Path], out_dir: Path, datamount: Path, *more: str) -> list[str]:
+    """scripts/convert_cfg_2_to_tf_lite.py's arguments for demo_2 `checkpoints` (see `random_net`): the export
+    goes to `out_dir`; the parity report's validation fold is read from `datamount` (none without train_folded.csv)."""
+    return ["-C", "demo_2", "--checkpoints", *map(str, checkpoints), "--out-dir", str(out_dir),
+            "--datamount", str(datamount), *more]
 
 
 def raw_frames(n_frames: int, seed: int = 0, nan_hands: bool = False) -> np.ndarray:

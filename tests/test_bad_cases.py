@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 
-from common.atomic import atomic_path, remove_stale_temps, torch_save_atomic
+from common.atomic import atomic_entries, atomic_path, remove_stale_temps, torch_save_atomic
 from common.errors import ExitCode
 from data.datamount import Datamount
 from data.landmarks import SELECTED_COLUMNS
@@ -185,6 +185,27 @@ def test_4_stale_temp_files_of_dead_writers_are_removed(tmp_path):
         assert live.exists()  # a running writer's temp file is kept
     assert not any(p.exists() for p in stale)
 
+
+
+def test_4_a_group_of_entries_is_swapped_whole(tmp_path):
+    """atomic_entries (the export: saved_model/, model.tflite, parity_report.json): a failed block changes nothing;
+    a good one replaces folders and files, and removes an old entry it did not build (a report of another model)."""
+    (tmp_path / "sm").mkdir()
+    (tmp_path / "sm" / "a").write_text("old")
+    for name in ("m", "report"):
+        (tmp_path / name).write_text("old")
+    names = ("sm", "report", "m")
+    with pytest.raises(RuntimeError), atomic_entries(tmp_path, names) as staging:
+        (staging / "m").write_text("half")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "report", "sm"]
+    assert {p.read_text() for p in tmp_path.rglob("*") if p.is_file()} == {"old"}
+    with atomic_entries(tmp_path, names) as staging:
+        (staging / "sm").mkdir()
+        (staging / "sm" / "b").write_text("new")
+        (staging / "m").write_text("new")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["m", "sm", "sm/b"]
+    assert (tmp_path / "m").read_text() == "new"
 
 def test_4_truncated_npy_already_present_is_redone(raw, tmp_path):
     prepare(raw, tmp_path / "dm", progress=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,3 +129,64 @@ def test_kill_oof_and_rerun(tmp_path):
     run_and_kill(cmd, rng.uniform(0.0, 4.0))
     run(cmd)
     assert (root / "train_folded_oof_supp.csv").read_bytes() == (tmp_path / "straight.csv").read_bytes()
+
+
+def export_tree(folder: Path) -> dict[str, bytes]:
+    """The export files visible in `folder` (relative name -> bytes; hidden temp entries left out).
+    saved_model/fingerprint.pb is only checked to be there: it holds a random UUID, different in every run."""
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return {str(p.relative_to(folder)): b"" if p.name == "fingerprint.pb" else p.read_bytes() for p in files}
+
+
+@pytest.mark.tf
+def test_convert_killed_and_rerun_keeps_one_whole_export(tmp_path):
+    """kill -9 of the converter next to an older export: the folder holds the older or the new export, never a mix;
+    the re-run's export equals an uninterrupted run's, byte for byte (the conversion is deterministic: two
+    uninterrupted runs give the same model.tflite, inference_args.json, parity_report.json and saved_model/)."""
+    from configs import load_config
+    from tests.export_helpers import convert_argv, random_net, save_checkpoint
+
+    rng = kill_rng()
+    checkpoint = save_checkpoint(random_net(load_config("demo_2"), 1), tmp_path / "checkpoint_last_seed1.pth")
+    (tmp_path / "dm").mkdir()  # no train_folded.csv: the parity report skips the (slow) validation-fold check
+
+    def convert(out: Path) -> list[str]:
+        return [sys.executable, "scripts/convert_cfg_2_to_tf_lite.py",
+                *convert_argv([checkpoint], out, tmp_path / "dm")]
+
+    start = time.monotonic()
+    run(convert(tmp_path / "straight"))
+    seconds = time.monotonic() - start
+    new = export_tree(tmp_path / "straight")
+    assert {"model.tflite", "inference_args.json", "parity_report.json", "saved_model/saved_model.pb"} <= set(new)
+
+    # an older complete export: the same files, each one byte longer, so that any mix of old and new shows
+    out = tmp_path / "killed"
+    shutil.copytree(tmp_path / "straight", out)
+    for path in out.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes() + b"\n")
+    older = export_tree(out)
+
+    # the moment: from the export's first temp entry (TensorFlow imported, weights ported; about half-way) to about the
+    # end (a draw past it lets the conversion finish)
+    started = lambda: any(p.name.startswith(".") for p in out.iterdir())
+    delay = rng.uniform(0.0, 0.55 * seconds)
+    code = run_and_kill(convert(out), delay, ready=started)
+    after = export_tree(out)
+    print(f"{delay:.1f} s after the first temp entry: {'finished' if code == 0 else 'killed'}, "
+          f"{'the older' if after == older else 'the new' if after == new else 'a mixed'} export")
+    assert code in (None, 0)
+    assert after in ((older, new) if code is None else (new,)), f"after the kill: {mixed(after, older, new)}"
+
+    run(convert(out))
+    assert export_tree(out) == new
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temp entries left after the re-run"
+
+
+def mixed(after: dict[str, bytes], older: dict[str, bytes], new: dict[str, bytes]) -> dict[str, str]:
+    """Which export each file of `after` comes from (old, new, neither, or missing)."""
+    names = sorted(set(after) | set(older) | set(new))
+    return {n: "missing" if n not in after else "old" if after[n] == older.get(n) else "new"
+            if after[n] == new.get(n) else "neither" for n in names}
