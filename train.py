@@ -31,6 +31,7 @@ from types import SimpleNamespace
 
 import torch
 
+from common import run_layout as layout
 from common.atomic import torch_save_atomic, write_json_atomic
 from common.errors import DivergedError, MissingInputError, UsageError, run_cli
 from configs import apply_overrides, config_to_dict, load_config
@@ -93,7 +94,7 @@ def save_resume_state(model, optimizer, scheduler, precision: Precision, state: 
         torch_save_atomic({"model": finite_state_dict(model, cfg), "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(), "scaler": precision.scaler.state_dict(),
                            "epoch": state.epoch, "iteration": state.iteration, "rng_states": rng_states,
-                           "pending_grads": pending, "config": config_to_dict(cfg)}, ckpt.resume_path(cfg))
+                           "pending_grads": pending, "config": config_to_dict(cfg)}, layout.resume_path(cfg))
 
 
 def restore_resume_state(model, optimizer, scheduler, precision: Precision, loaders: Loaders, logger: RunLogger,
@@ -115,7 +116,7 @@ def restore_resume_state(model, optimizer, scheduler, precision: Precision, load
         LOG.warning("resume: saved with %d processes, running %d; random streams restart",
                     len(saved["rng_states"]), ctx.world_size)
     logger.rewind(saved["iteration"])
-    LOG.info("resumed %s after epoch %d (iteration %d)", ckpt.resume_path(cfg), saved["epoch"], saved["iteration"])
+    LOG.info("resumed %s after epoch %d (iteration %d)", layout.resume_path(cfg), saved["epoch"], saved["iteration"])
     return TrainState(epoch=saved["epoch"], iteration=saved["iteration"])
 
 
@@ -128,7 +129,7 @@ def run_validation(model, loaders: Loaders, precision: Precision, state: TrainSt
     val_data = validate(model, loaders.val, precision, ctx)
     if not ctx.is_main:
         return None
-    torch_save_atomic(val_data, ckpt.val_data_path(cfg))
+    torch_save_atomic(val_data, layout.val_data_path(cfg))
     val_df = loaders.val.dataset.df
     metrics = {**score_predictions(val_data, val_df, cfg), **dummy_baseline(val_df)}
     LOG.info("epoch %d/%d validation: %s", state.epoch + 1, cfg.epochs, format_metrics(metrics))
@@ -151,7 +152,7 @@ def is_resume_epoch(epoch: int, cfg: SimpleNamespace) -> bool:
 def save_checkpoint(model, cfg: SimpleNamespace, ctx: DistContext) -> None:
     """The final-format checkpoint `{'model': state_dict}` (rank 0, atomically)."""
     if ctx.is_main:
-        torch_save_atomic({"model": finite_state_dict(model, cfg)}, ckpt.checkpoint_path(cfg))
+        torch_save_atomic({"model": finite_state_dict(model, cfg)}, layout.checkpoint_path(cfg))
 
 
 def finite_state_dict(model, cfg: SimpleNamespace) -> dict[str, torch.Tensor]:
@@ -160,7 +161,7 @@ def finite_state_dict(model, cfg: SimpleNamespace) -> dict[str, torch.Tensor]:
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise DivergedError(f"{len(bad)} of {len(state)} weight tensors are non-finite (e.g. {bad[0]}); not "
-                            f"writing them over the last good files in {ckpt.run_dir(cfg)}")
+                            f"writing them over the last good files in {layout.run_dir(cfg)}")
     return state
 
 
@@ -185,7 +186,7 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg, len(loaders.train.dataset), ctx.world_size)
     precision = build_precision(cfg, ctx.device)
-    logger = RunLogger(cfg, ckpt.run_dir(cfg), enabled=ctx.is_main)
+    logger = RunLogger(cfg, layout.run_dir(cfg), enabled=ctx.is_main)
     logger.log_config(config_to_dict(cfg))
     state = TrainState()
     if cfg.resume:
@@ -211,8 +212,8 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
             raise InjectedCrash(f"{CRASH_ENV}={crash_after}: stopping after epoch {state.epoch}")
     save_checkpoint(model, cfg, ctx)
     if ctx.is_main:
-        ckpt.resume_path(cfg).unlink(missing_ok=True)
-        LOG.info("saved %s", ckpt.checkpoint_path(cfg))
+        layout.resume_path(cfg).unlink(missing_ok=True)
+        LOG.info("saved %s", layout.checkpoint_path(cfg))
     logger.close()
     del model, optimizer, scheduler  # free the DDP reducer before the process group goes (see teardown)
     return metrics
@@ -226,7 +227,7 @@ def check_before_writing(cfg: SimpleNamespace) -> None:
     if cfg.resume:
         saved = ckpt.load_resume(cfg)
         allowed = {k.strip() for k in cfg.resume_allow_changes.split(",") if k.strip()}
-        ckpt.check_resume_config(saved["config"], config_to_dict(cfg), allowed, ckpt.resume_path(cfg))
+        ckpt.check_resume_config(saved["config"], config_to_dict(cfg), allowed, layout.resume_path(cfg))
 
 
 def main(argv: list[str] | None = None) -> dict[str, float] | None:
@@ -241,8 +242,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
         LOG.info("config %s, fold %d, seed %d", cfg.name, cfg.fold, cfg.seed)
         if ctx.is_main:
             check_before_writing(cfg)
-            lock = ckpt.RunLock(ckpt.lock_path(cfg)).acquire()
-            write_json_atomic(config_to_dict(cfg), ckpt.config_path(cfg))
+            lock = ckpt.RunLock(layout.lock_path(cfg)).acquire()
+            write_json_atomic(config_to_dict(cfg), layout.config_path(cfg))
         barrier(ctx)
         return fit(cfg, ctx)
     finally:

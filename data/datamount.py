@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.atomic import atomic_path, write_json_atomic  # noqa: F401  (write_json_atomic: re-exported)
+from common.run_layout import INFERENCE_ARGS_NAME, fold_dir
 from data.landmarks import symmetry_frame
 from data.tokenizer import write_character_map
 
@@ -53,7 +54,7 @@ class Datamount:
     @property
     def inference_args(self) -> Path:
         """The 390 selected column names (read by the datasets and the TFLite export)."""
-        return self.npy_dir / "inference_args.json"
+        return self.npy_dir / INFERENCE_ARGS_NAME
 
     @property
     def train_csv(self) -> Path:
@@ -102,7 +103,7 @@ class Datamount:
 
     def fold_dir(self, cfg_name: str, fold: int) -> Path:
         """Output folder of one training run, e.g. weights/cfg_2/fold-1."""
-        return self.weights / cfg_name / f"fold{fold}"
+        return fold_dir(self.weights / cfg_name, fold)
 
     def npy_path(self, file_id: int, sequence_id: int) -> Path:
         """The npy file of one sequence."""

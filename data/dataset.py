@@ -23,13 +23,14 @@ import torch
 from torch.utils.data import Dataset
 
 from common.errors import NPY_READ_ERRORS
+from common.run_layout import INFERENCE_ARGS_NAME
 from data.augmentations import Transform
 from data.landmarks import flip_array, read_inference_args
 from data.preprocessing import N_COLUMNS, as_numpy, interpolate_or_pad_array, normalize_array, outer_cutmix_array
 from data.tokenizer import CHAR_TO_ID, check_phrase, tokenize
 
 MODES: tuple[str, ...] = ("train", "val", "test")
-INFERENCE_ARGS_FILE = "inference_args.json"
+INFERENCE_ARGS_FILE = INFERENCE_ARGS_NAME
 REQUIRED_COLUMNS: tuple[str, ...] = ("file_id", "sequence_id", "phrase")
 TRAIN_COLUMNS: tuple[str, ...] = ("participant_id", "seq_len")  # partner search and the min_seq_len filter
 Augmentation = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]

@@ -1,6 +1,6 @@
 """Export, scoring and prediction with the round-2 ensemble (SPEC §9).
 
-* `export.paths`: file names and the default checkpoints of an export. No TensorFlow.
+* file names and the default checkpoints of an export: `common.run_layout` (no TensorFlow, no torch).
 * `export.torch_pipeline`: the PyTorch re-statement of the exported inference graph (SPEC §9.3); also the
   PyTorch predict path. No TensorFlow.
 * `export.litert`: the Kaggle-style LiteRT runner and flatbuffer inspection. No TensorFlow.

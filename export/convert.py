@@ -23,7 +23,7 @@ from common.atomic import atomic_entries, remove_stale_temps  # noqa: E402
 from common.errors import CheckFailedError  # noqa: E402
 from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # noqa: E402
 from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
-from export.paths import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
+from common.run_layout import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
 from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402

@@ -42,6 +42,7 @@ from data.landmarks import N_LANDMARKS, part_indices, symmetry_frame, write_infe
 from data.preprocessing import N_COLUMNS, flip  # noqa: E402
 from data.synthetic.dataset import synthetic_metadata  # noqa: E402
 from common.atomic import write_json_atomic  # noqa: E402
+from common.run_layout import INFERENCE_ARGS_NAME  # noqa: E402
 
 N_FOLDS = 4
 TARGET_SAMPLES_PER_S = 1_750
@@ -189,7 +190,7 @@ def build_all(folder: Path, args: argparse.Namespace) -> tuple[dict[str, CustomD
     """npy pool + the three datasets timed (ours at full and demo scale, the pandas baseline at full scale)."""
     metadata = {preset: oof_supp_frame(synthetic_metadata(preset, args.seed), np.random.default_rng(args.seed))
                 for preset in ("full", "demo")}
-    write_inference_args(folder / "inference_args.json")
+    write_inference_args(folder / INFERENCE_ARGS_NAME)
     symmetry_frame().to_csv(folder / "symmetry.csv", index=False)
     rng = np.random.default_rng(args.seed)
     pool = write_pool(folder, rng.choice(metadata["full"]["seq_len"], size=args.pool), rng)

@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a file: make the repo root importable
 
 from common.atomic import write_json_atomic  # noqa: E402
 from common.errors import UsageError, run_cli  # noqa: E402
+from common.run_layout import fold_dir, metrics_name  # noqa: E402
 from scripts.run_demo import last_val_record, run_jobs  # noqa: E402
 
 DEFAULT_REPORT = Path("datamount/benchmarks/learning.json")
@@ -93,7 +94,7 @@ def _main(argv: list[str] | None) -> int:
     start = time.time()
     env["PYTHONPATH"] = str(args.repo)
     run_jobs([(f"seed{s}", train_command(args, s)) for s in seeds], args.jobs, env)
-    per_seed = {s: {k: last_val_record(args.output / f"seed{s}" / f"fold{args.fold}" / f"metrics_seed{s}.jsonl")[k]
+    per_seed = {s: {k: last_val_record(fold_dir(args.output / f"seed{s}", args.fold) / metrics_name(s))[k]
                     for k in SCORES} for s in seeds}
     summary = summarize(per_seed)
     print(f"\n{args.config}, fold {args.fold}, {len(seeds)} seeds ({time.time() - start:.0f} s)")

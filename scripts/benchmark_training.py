@@ -31,6 +31,7 @@ from training.engine import TrainState, build_precision, train_one_epoch  # noqa
 from training.logger import RunLogger  # noqa: E402
 from training.optim import build_optimizer, build_scheduler  # noqa: E402
 from common.atomic import write_json_atomic  # noqa: E402
+from common.run_layout import INFERENCE_ARGS_NAME  # noqa: E402
 
 DEFAULT_OUT = Path("datamount/benchmarks/training.json")
 ROUND1_TRAIN_DF = "datamount/train_folded.csv"
@@ -53,7 +54,7 @@ def data_available(cfg) -> bool:
     """Point cfg.train_df at a prepared table (falling back to round 1's for round 2) and say if one exists."""
     if not Path(cfg.train_df).exists() and Path(ROUND1_TRAIN_DF).exists():
         cfg.train_df = ROUND1_TRAIN_DF  # ds_2 reads it as competition rows with score 1
-    return Path(cfg.train_df).exists() and Path(cfg.data_folder, "inference_args.json").exists()
+    return Path(cfg.train_df).exists() and Path(cfg.data_folder, INFERENCE_ARGS_NAME).exists()
 
 
 def time_steps(cfg, model, batches_factory, warmup: int, steps: int, ctx: DistContext) -> dict[str, float]:

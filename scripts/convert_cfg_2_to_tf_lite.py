@@ -52,7 +52,7 @@ def run_parity(args: argparse.Namespace, cfg, torch_nets, module, tflite: Path) 
     from data.datamount import Datamount
     from export.litert import TFLiteRunner
     from export.parity import npy_fold_sequences, parity_report
-    from export.paths import PARITY_JSON
+    from common.run_layout import PARITY_JSON
 
     fold = None
     if Datamount(args.datamount).train_folded.is_file():
@@ -75,7 +75,7 @@ def _main(argv: list[str] | None) -> int:
     import torch
 
     from configs import load_config
-    from export.paths import default_checkpoints
+    from common.run_layout import default_checkpoints
     from export.torch_pipeline import load_models
 
     torch.set_num_threads(1)

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(ROOT))
 
+from common import run_layout as layout  # noqa: E402  (TensorFlow- and torch-free file names)
 from common.atomic import write_json_atomic  # noqa: E402
-from export.paths import SCORE_JSON, TFLITE_NAME  # noqa: E402  (TensorFlow-free file names)
 
 DATAMOUNT = Path("datamount")
 SYNTHETIC = DATAMOUNT / "synthetic"
@@ -89,7 +89,7 @@ def script(path: str, *args: str) -> list[str]:
 
 def weights(cfg_name: str, fold: int) -> Path:
     """Run folder of a demo training run (relative to the repo root)."""
-    return DATAMOUNT / "weights" / cfg_name / f"fold{fold}"
+    return layout.fold_dir(DATAMOUNT / "weights" / cfg_name, fold)
 
 
 def training_steps() -> list[Step]:
@@ -98,8 +98,8 @@ def training_steps() -> list[Step]:
     round1 = Step("round1", f"round 1: train.py -C demo_1 --fold k for k = 0..{N_FOLDS - 1}",
                   [script("train.py", "-C", "demo_1", "--fold", str(k), "--seed", str(ROUND1_SEED)) for k in folds],
                   TRAIN_DEPS,
-                  [weights("demo_1", k) / f"{kind}_seed{ROUND1_SEED}.pth" for k in folds
-                   for kind in ("checkpoint_last", "val_data")],
+                  [weights("demo_1", k) / name(ROUND1_SEED) for k in folds
+                   for name in (layout.checkpoint_name, layout.val_data_name)],
                   parallel=True, labels=[f"fold{k}" for k in folds])
     oof = Step("oof", "OOF table: scripts/get_train_folded_oof_supp.py -C demo_1",
                [script("scripts/get_train_folded_oof_supp.py", "-C", "demo_1")],
@@ -108,8 +108,8 @@ def training_steps() -> list[Step]:
     round2 = Step("round2", f"round 2: train.py -C demo_2 --fold -1 --seed S for S in {ROUND2_SEEDS}",
                   [script("train.py", "-C", "demo_2", "--fold", "-1", "--seed", str(s)) for s in ROUND2_SEEDS],
                   TRAIN_DEPS,
-                  [weights("demo_2", -1) / f"{kind}_seed{s}.{ext}" for s in ROUND2_SEEDS
-                   for kind, ext in (("checkpoint_last", "pth"), ("metrics", "jsonl"))],
+                  [weights("demo_2", layout.FULL_FIT_FOLD_NUMBER) / name(s) for s in ROUND2_SEEDS
+                   for name in (layout.checkpoint_name, layout.metrics_name)],
                   parallel=True, labels=[f"seed{s}" for s in ROUND2_SEEDS])
     return [round1, oof, round2]
 
@@ -117,15 +117,15 @@ def training_steps() -> list[Step]:
 def export_steps() -> list[Step]:
     """TFLite conversion of both round-2 seeds (named explicitly: older checkpoints may share the folder) and its
     score on the validation fold."""
-    run = weights("demo_2", -1)
-    checkpoints = [str(run / f"checkpoint_last_seed{s}.pth") for s in ROUND2_SEEDS]
+    run = weights("demo_2", layout.FULL_FIT_FOLD_NUMBER)
+    checkpoints = [str(run / layout.checkpoint_name(s)) for s in ROUND2_SEEDS]
     return [
         Step("tflite_convert", "TFLite export: scripts/convert_cfg_2_to_tf_lite.py -C demo_2",
              [script("scripts/convert_cfg_2_to_tf_lite.py", "-C", "demo_2", "--checkpoints", *checkpoints)],
-             ("scripts/convert_cfg_2_to_tf_lite.py", "export", "models"), [run / TFLITE_NAME]),
+             ("scripts/convert_cfg_2_to_tf_lite.py", "export", "models"), [run / layout.TFLITE_NAME]),
         Step("tflite_score", "TFLite scoring: scripts/score_tflite.py -C demo_2",
              [script("scripts/score_tflite.py", "-C", "demo_2")], ("scripts/score_tflite.py", "export"),
-             [run / SCORE_JSON]),
+             [run / layout.SCORE_JSON]),
     ]
 
 
@@ -275,11 +275,11 @@ def collect_summary(times: dict[str, float | str], wall: float) -> dict:
         summary["round1_oof"] = {k: v for k, v in json.loads(oof.read_text()).items() if k.startswith("score")}
     summary["round2_val"] = {}
     for seed in ROUND2_SEEDS:
-        metrics = ROOT / weights("demo_2", -1) / f"metrics_seed{seed}.jsonl"
+        metrics = ROOT / weights("demo_2", layout.FULL_FIT_FOLD_NUMBER) / layout.metrics_name(seed)
         if metrics.exists():
             record = last_val_record(metrics)
             summary["round2_val"][f"seed{seed}"] = {k: v for k, v in record.items() if k.startswith("score")}
-    tflite = ROOT / weights("demo_2", -1) / SCORE_JSON
+    tflite = ROOT / weights("demo_2", layout.FULL_FIT_FOLD_NUMBER) / layout.SCORE_JSON
     if tflite.exists():
         summary["tflite"] = json.loads(tflite.read_text())
     return summary

@@ -27,7 +27,7 @@ from data.datamount import (  # noqa: E402
 )
 from data.landmarks import read_selected_columns  # noqa: E402
 from export.litert import TFLiteRunner, check_model_size, read_reverse_character_map  # noqa: E402
-from export.paths import (  # noqa: E402
+from common.run_layout import (  # noqa: E402
     INFERENCE_ARGS_NAME,
     PREDICTIONS_CSV,
     SCORE_JSON,

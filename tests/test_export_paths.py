@@ -1,10 +1,10 @@
-"""export.paths: where the round-2 checkpoints are found by default (no TensorFlow needed)."""
+"""common.run_layout: where the round-2 checkpoints are found by default (no TensorFlow needed)."""
 from __future__ import annotations
 
 import pytest
 
 from configs import load_config
-from export.paths import default_checkpoints, full_fit_dir
+from common.run_layout import default_checkpoints, full_fit_dir
 
 
 def test_first_two_sorted_checkpoints(tmp_path):

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import train
+from common import run_layout as layout
 from configs import load_config
 from tests.conftest import FIXTURES
-from training import checkpointing as ckpt
 from training import engine
 from training.distributed import DistContext
 from training.seeding import set_seed
@@ -85,11 +85,11 @@ def replay(request, tmp_path_factory):
     finally:
         engine.clip_gradients = clip
         torch.set_num_threads(threads)
-    records = [json.loads(line) for line in (ckpt.run_dir(cfg) / f"metrics_seed{cfg.seed}.jsonl").open()]
+    records = [json.loads(line) for line in (layout.run_dir(cfg) / f"metrics_seed{cfg.seed}.jsonl").open()]
     return dict(variant=variant, log=log, cfg=cfg, first_grads=first_grads,
                 train=[r for r in records if r["split"] == "train"],
-                final=torch.load(ckpt.checkpoint_path(cfg), weights_only=True)["model"],
-                val=torch.load(ckpt.val_data_path(cfg), weights_only=True),
+                final=torch.load(layout.checkpoint_path(cfg), weights_only=True)["model"],
+                val=torch.load(layout.val_data_path(cfg), weights_only=True),
                 tolerance=json.loads((LOCKSTEP / "manifest.json").read_text())["tolerance"][variant])
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import train
+from common import run_layout as layout
 from common.errors import ExitCode
 from tests.test_train_e2e import mount, one_thread  # noqa: E402,F401  (fixtures)
 from tests.train_helpers import make_datamount, tiny_overrides
@@ -84,12 +85,12 @@ def test_5_changed_config_on_resume_is_refused_unless_allowed(mount, tmp_path, m
 @pytest.mark.slow
 def test_6_a_second_run_into_the_same_folder_is_refused(mount, tmp_path, capsys):
     cfg = train.parse_args(argv(mount, tmp_path))
-    with ckpt.RunLock(ckpt.lock_path(cfg)):
+    with ckpt.RunLock(layout.lock_path(cfg)):
         code, err = cli(mount, tmp_path, capsys, epochs=1)
     assert code == ExitCode.CONFLICT and "in use by another run" in err and f"pid {os.getpid()}" in err
     assert not (tmp_path / "fold-1" / "config_seed3.json").exists()
     # a lock left by a run that died is taken over with a warning
-    ckpt.lock_path(cfg).write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename,
+    layout.lock_path(cfg).write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename,
                                                "started": "2024-01-01 00:00:00"}))
     code, err = cli(mount, tmp_path, capsys, epochs=1)
     assert code == ExitCode.OK and "stale lock" in err and "dead" in err

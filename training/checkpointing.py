@@ -1,4 +1,5 @@
-"""Output file names of a run, the final checkpoint and the periodic full (resumable) checkpoint, the run lock.
+"""Reading and writing a run's checkpoints: the final one, the periodic full (resumable) one, the run lock.
+The file names come from common.run_layout.
 
 Every file is written atomically (`common.atomic.torch_save_atomic`) and read with `torch.load(weights_only=True)`
 (`safe_load`): a crafted .pth cannot run code. The resume state therefore holds only tensors and plain Python
@@ -23,6 +24,7 @@ import torch
 from common.atomic import pid_alive
 from common.atomic import torch_save_atomic as atomic_save  # noqa: F401  (the one atomic writer, re-exported)
 from common.errors import BadInputError, ConflictError, MissingInputError
+from common.run_layout import RESUME_GLOB, resume_path, run_dir, seed_of_resume
 from training.seeding import RANDOM_SEED
 
 LOG = logging.getLogger(__name__)
@@ -32,36 +34,6 @@ READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError
 RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng_states", "config")
 # Keys that may differ between a run and its --resume without changing what is computed.
 RESUME_FREE_KEYS = frozenset({"resume", "resume_allow_changes"})
-
-
-def run_dir(cfg: SimpleNamespace) -> Path:
-    """`{output_dir}/fold{fold}` (e.g. datamount/weights/cfg_2/fold-1)."""
-    return Path(cfg.output_dir) / f"fold{cfg.fold}"
-
-
-def checkpoint_path(cfg: SimpleNamespace) -> Path:
-    """Final weights `{'model': state_dict}`."""
-    return run_dir(cfg) / f"checkpoint_last_seed{cfg.seed}.pth"
-
-
-def val_data_path(cfg: SimpleNamespace) -> Path:
-    """Validation outputs (generated_ids, seq_len, aux_logits, per-batch losses)."""
-    return run_dir(cfg) / f"val_data_seed{cfg.seed}.pth"
-
-
-def resume_path(cfg: SimpleNamespace) -> Path:
-    """Full training state for --resume."""
-    return run_dir(cfg) / f"resume_seed{cfg.seed}.pth"
-
-
-def config_path(cfg: SimpleNamespace) -> Path:
-    """Resolved config (one per seed: round 2 puts two seeds into the same fold folder)."""
-    return run_dir(cfg) / f"config_seed{cfg.seed}.json"
-
-
-def lock_path(cfg: SimpleNamespace) -> Path:
-    """The lock of a (fold, seed) run: two runs of the same seed must not write into one folder."""
-    return run_dir(cfg) / f".lock_seed{cfg.seed}"
 
 
 def safe_load(path: str | Path, map_location: torch.device | str = "cpu") -> Any:
@@ -81,12 +53,12 @@ def seed_to_resume(cfg: SimpleNamespace) -> int:
     """The seed of the run to resume: cfg.seed, or with seed -1 the only `resume_seed*.pth` in the run folder."""
     if cfg.seed != RANDOM_SEED:
         return cfg.seed
-    found = sorted(run_dir(cfg).glob("resume_seed*.pth"))
+    found = sorted(run_dir(cfg).glob(RESUME_GLOB))
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"
-        raise MissingInputError(f"--resume with --seed -1 needs exactly one resume_seed*.pth in {run_dir(cfg)} "
+        raise MissingInputError(f"--resume with --seed -1 needs exactly one {RESUME_GLOB} in {run_dir(cfg)} "
                                 f"(found: {names}); pass --seed N")
-    return int(found[0].stem.removeprefix("resume_seed"))
+    return seed_of_resume(found[0])
 
 
 def load_resume(cfg: SimpleNamespace, map_location: torch.device | str = "cpu") -> dict[str, Any]:

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from common.atomic import write_text_atomic
+from common.run_layout import curves_name, metrics_name
 
 LOG = logging.getLogger(__name__)
 LOGGER_CHOICES = ("neptune", "none")
@@ -63,8 +64,8 @@ class RunLogger:
     def __init__(self, cfg: SimpleNamespace, run_dir: str | Path, enabled: bool = True):
         self.enabled = enabled
         self.run_dir = Path(run_dir)
-        self.metrics_path = self.run_dir / f"metrics_seed{cfg.seed}.jsonl"
-        self.png_path = self.run_dir / f"curves_seed{cfg.seed}.png"
+        self.metrics_path = self.run_dir / metrics_name(cfg.seed)
+        self.png_path = self.run_dir / curves_name(cfg.seed)
         self.records: list[dict[str, Any]] = []
         self.neptune = None
         if not enabled:

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from common.run_layout import VAL_DATA_GLOB, fold_dir
 from data.tokenizer import DUMMY_PHRASE, MAX_PHRASE_LEN
 from metrics.levenshtein import competition_score, damerau_score, per_sample_scores
 from postprocess.confidence_fallback import decode_batch
 from training.checkpointing import safe_load
 
 SUPPLEMENTAL_SCORE = 0.5  # NOTE(original): get_train_folded_oof_supp.py gives every supplemental row score 0.5
-VAL_DATA_GLOB = "val_data_seed*.pth"
 
 
 @dataclass
@@ -46,9 +46,9 @@ class OofSummary:
 
 def fold_files(weights_dir: Path, fold: int) -> list[Path]:
     """The `val_data_seed*.pth` files of one fold; an error naming the folder when there are none."""
-    files = sorted((weights_dir / f"fold{fold}").glob(VAL_DATA_GLOB))
+    files = sorted(fold_dir(weights_dir, fold).glob(VAL_DATA_GLOB))
     if not files:
-        raise FileNotFoundError(f"no {VAL_DATA_GLOB} in {weights_dir / f'fold{fold}'}: train fold {fold} of round 1 "
+        raise FileNotFoundError(f"no {VAL_DATA_GLOB} in {fold_dir(weights_dir, fold)}: train fold {fold} of round 1 "
                                 f"first (python train.py -C <config> --fold {fold})")
     return files
 
