@@ -23,7 +23,6 @@ import copy
 import cProfile
 import os
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,17 +31,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from configs.cfg_2 import cfg as cfg_2  # noqa: E402
-from data.dataset import build_train_aug  # noqa: E402
-from data.ds_2 import CustomDataset  # noqa: E402
-from data.landmarks import N_LANDMARKS, part_indices, symmetry_frame, write_inference_args  # noqa: E402
-from data.preprocessing import N_COLUMNS, flip  # noqa: E402
-from data.synthetic.dataset import synthetic_metadata  # noqa: E402
-from common.atomic import write_json_atomic  # noqa: E402
-from common.run_layout import INFERENCE_ARGS_NAME  # noqa: E402
+from configs.cfg_2 import cfg as cfg_2
+from data.dataset import build_train_aug
+from data.ds_2 import CustomDataset
+from data.landmarks import N_LANDMARKS, part_indices, symmetry_frame, write_inference_args
+from data.preprocessing import N_COLUMNS, flip
+from data.synthetic.dataset import synthetic_metadata
+from common.atomic import write_json_atomic
+from common.run_layout import INFERENCE_ARGS_NAME
 
 N_FOLDS = 4
 TARGET_SAMPLES_PER_S = 1_750

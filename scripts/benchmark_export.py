@@ -25,15 +25,14 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from configs import load_config  # noqa: E402
-from data.tokenizer import EOS_ID, MAX_DECODE_STEPS  # noqa: E402
-from models import build_model  # noqa: E402
-from common.atomic import write_json_atomic  # noqa: E402
+from configs import load_config
+from data.tokenizer import EOS_ID, MAX_DECODE_STEPS
+from models import build_model
+from common.atomic import write_json_atomic
 
 NEVER_EOS_AUX_BIAS = 10.0
 OUT_JSON = Path("datamount/benchmarks/export.json")

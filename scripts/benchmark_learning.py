@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(ROOT))
 
 from common.atomic import write_json_atomic  # noqa: E402
 from common.errors import UsageError, run_cli  # noqa: E402

@@ -22,7 +22,6 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,20 +31,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from configs import load_config  # noqa: E402
-from data.landmarks import N_LANDMARKS  # noqa: E402
-from data.tokenizer import EOS_ID, tokenize  # noqa: E402
-from models import build_model  # noqa: E402
-from models.attention import LlamaAttention, merge_heads, split_heads  # noqa: E402
-from models.decoding import greedy_generate, greedy_generate_cached  # noqa: E402
-from models.norms import MaskedBatchNorm1d  # noqa: E402
-from models.rel_attention import RelativeMultiHeadAttention, relative_shift  # noqa: E402
-from models.rope import apply_rotary  # noqa: E402
-from models.squeezeformer import ConvModule, SqueezeformerBlock  # noqa: E402
-from common.atomic import write_json_atomic  # noqa: E402
+from configs import load_config
+from data.landmarks import N_LANDMARKS
+from data.tokenizer import EOS_ID, tokenize
+from models import build_model
+from models.attention import LlamaAttention, merge_heads, split_heads
+from models.decoding import greedy_generate, greedy_generate_cached
+from models.norms import MaskedBatchNorm1d
+from models.rel_attention import RelativeMultiHeadAttention, relative_shift
+from models.rope import apply_rotary
+from models.squeezeformer import ConvModule, SqueezeformerBlock
+from common.atomic import write_json_atomic
 
 DEFAULT_OUTPUT = Path("datamount/benchmarks/models.json")
 PHRASE = "the quick brown fox 1234"

@@ -20,18 +20,15 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from configs import apply_overrides, load_config  # noqa: E402
-from training.distributed import DistContext, resolve_device  # noqa: E402
-from training.engine import TrainState, build_precision, train_one_epoch  # noqa: E402
-from training.logger import RunLogger  # noqa: E402
-from training.optim import build_optimizer, build_scheduler  # noqa: E402
-from common.atomic import write_json_atomic  # noqa: E402
-from common.run_layout import INFERENCE_ARGS_NAME  # noqa: E402
+from configs import apply_overrides, load_config
+from training.distributed import DistContext, resolve_device
+from training.engine import TrainState, build_precision, train_one_epoch
+from training.logger import RunLogger
+from training.optim import build_optimizer, build_scheduler
+from common.atomic import write_json_atomic
+from common.run_layout import INFERENCE_ARGS_NAME
 
 DEFAULT_OUT = Path("datamount/benchmarks/training.json")
 ROUND1_TRAIN_DF = "datamount/train_folded.csv"

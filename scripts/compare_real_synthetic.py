@@ -26,8 +26,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from data.landmarks import N_HAND, N_HOLISTIC, RAW_LANDMARK_COLUMNS  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402

@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: before TensorFlow is imported
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.errors import ExitCode, MissingInputError, UsageError, run_cli  # noqa: E402
+from common.errors import ExitCode, MissingInputError, UsageError, run_cli
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

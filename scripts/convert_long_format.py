@@ -16,12 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.errors import BadInputError, ExitCode, MissingInputError, run_cli  # noqa: E402
-from data.long_format import read_long_file  # noqa: E402
-from data.recordings import phrase_from_name, write_recording  # noqa: E402
+from common.errors import BadInputError, ExitCode, MissingInputError, run_cli
+from data.long_format import read_long_file
+from data.recordings import phrase_from_name, write_recording
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -42,12 +42,9 @@ import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.atomic import write_bytes_atomic  # noqa: E402
-from common.errors import ExitCode  # noqa: E402
-from data.team import SUPPLEMENTAL_FOLDER, TEAM_CSVS, TEAM_DATASETS, git_blob_sha1, is_team_csv, team_csv_url  # noqa: E402
+from common.atomic import write_bytes_atomic
+from common.errors import ExitCode
+from data.team import SUPPLEMENTAL_FOLDER, TEAM_CSVS, TEAM_DATASETS, git_blob_sha1, is_team_csv, team_csv_url
 
 COMPETITION = "asl-fingerspelling"
 DEFAULT_DATAMOUNT = Path("datamount")

@@ -27,11 +27,8 @@ import json
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.errors import ExitCode, MissingInputError, UsageError, run_cli  # noqa: E402
-from video.env import VIDEO_SUFFIXES, have_mediapipe, is_video, run_in_video_env  # noqa: E402
+from common.errors import ExitCode, MissingInputError, UsageError, run_cli
+from video.env import VIDEO_SUFFIXES, have_mediapipe, is_video, run_in_video_env
 
 REPORT_NAME = "extraction_report.json"
 

@@ -15,17 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from common.atomic import write_json_atomic  # noqa: E402
-from common.errors import UsageError, run_cli  # noqa: E402
-from configs import load_config  # noqa: E402
-from data.datamount import DEFAULT_ROOT, Datamount, write_csv_atomic  # noqa: E402
-from data.tokenizer import read_character_map  # noqa: E402
-from training.oof import build_oof_table  # noqa: E402
+from common.atomic import write_json_atomic
+from common.errors import UsageError, run_cli
+from configs import load_config
+from data.datamount import DEFAULT_ROOT, Datamount, write_csv_atomic
+from data.tokenizer import read_character_map
+from training.oof import build_oof_table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

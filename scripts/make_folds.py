@@ -13,13 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.errors import run_cli  # noqa: E402
-from data.datamount import DEFAULT_ROOT  # noqa: E402
-from data.folds import fold_summary, make_folds  # noqa: E402
-from scripts.prepare_data import add_fold_args  # noqa: E402
+from common.errors import run_cli
+from data.datamount import DEFAULT_ROOT
+from data.folds import fold_summary, make_folds
+from scripts.prepare_data import add_fold_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

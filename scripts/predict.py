@@ -23,13 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.errors import NPY_READ_ERRORS, ExitCode, MissingInputError, UsageError, one_line, run_cli  # noqa: E402
-from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns  # noqa: E402
-from data.raw_format import read_landmark_parquet  # noqa: E402
-from common.run_layout import INFERENCE_ARGS_NAME  # noqa: E402
-from video.pipeline import add_video_args, extract_videos, is_video, report_videos  # noqa: E402
+from common.errors import NPY_READ_ERRORS, ExitCode, MissingInputError, UsageError, one_line, run_cli
+from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, read_selected_columns
+from data.raw_format import read_landmark_parquet
+from common.run_layout import INFERENCE_ARGS_NAME
+from video.pipeline import add_video_args, extract_videos, is_video, report_videos
 
 Predictor = Callable[[np.ndarray], tuple[str, float]]
 

@@ -19,14 +19,11 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common.errors import ExitCode, UsageError, run_cli  # noqa: E402
-from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT  # noqa: E402
-from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds  # noqa: E402
-from data.team import is_team_csv  # noqa: E402
-from data.prepare import prepare, summarize  # noqa: E402
+from common.errors import ExitCode, UsageError, run_cli
+from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT
+from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds
+from data.team import is_team_csv
+from data.prepare import prepare, summarize
 
 PROG = "prepare_data"
 

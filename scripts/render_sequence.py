@@ -12,20 +12,17 @@ look the same. Normalised coordinates are stretched by `--aspect` (image width /
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
+import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from data.landmarks import N_LANDMARKS, SELECTED_COLUMNS, SELECTED_LANDMARKS  # noqa: E402
 from data.raw_format import read_landmark_parquet  # noqa: E402

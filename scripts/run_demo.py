@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(ROOT))
 
 from common import run_layout as layout  # noqa: E402  (TensorFlow- and torch-free file names)
 from common.atomic import write_json_atomic  # noqa: E402

@@ -16,8 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from common.errors import UsageError, run_cli  # noqa: E402
 from data.datamount import (  # noqa: E402
     CHARACTER_MAP_JSON,

@@ -1,14 +1,11 @@
-"""Shared pytest setup: markers, repo root on sys.path, the shared fixtures folder."""
+"""Shared pytest setup: markers, the shared fixtures folder (the project is importable: the Makefile installs it)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 

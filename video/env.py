@@ -2,7 +2,8 @@
 
 MediaPipe (protobuf<5) and TensorFlow 2.21 (protobuf>=6.31.1) cannot share one environment, so the project's
 main environment runs the extractor and the overlay renderer as subprocesses of .venv-video/bin/python, which
-`make video-env` creates from requirements-video.txt on first use.
+`make video-env` creates from requirements-video.txt on first use (and installs the project there in editable
+mode, as in .venv, so the subprocess imports `common`, `data`, `video` without any sys.path edit).
 """
 from __future__ import annotations
 
@@ -38,7 +39,12 @@ def have_mediapipe() -> bool:
 def video_python(create: bool = True) -> Path:
     """The video environment's interpreter; runs `make video-env` first when it is not installed yet."""
     python = VIDEO_VENV / "bin" / "python"
-    if (VIDEO_VENV / ".installed").is_file() and python.is_file():
+    stamp = VIDEO_VENV / ".installed"
+    # Up to date as make sees it: the stamp is newer than what the environment is built from (the project itself is
+    # installed there in editable mode, so that the extractor and the overlay import it like any package).
+    sources = [ROOT / "requirements-video.txt", ROOT / "pyproject.toml"]
+    if stamp.is_file() and python.is_file() and all(
+            not s.is_file() or s.stat().st_mtime <= stamp.stat().st_mtime for s in sources):
         return python
     if not create:
         raise VideoEnvError(f"the video environment {VIDEO_VENV} is not installed; run `make video-env`")
@@ -48,7 +54,8 @@ def video_python(create: bool = True) -> Path:
         done = subprocess.run(["make", "-C", str(ROOT), "video-env", f"VIDEO_VENV={VIDEO_VENV}"], check=False)
     except OSError as e:
         raise VideoEnvError(f"cannot run make to create {VIDEO_VENV} ({e}); create it by hand: python3.11 -m venv "
-                            f"{VIDEO_VENV} && {python} -m pip install --no-deps -r requirements-video.txt") from e
+                            f"{VIDEO_VENV} && {python} -m pip install --no-deps -r requirements-video.txt && "
+                            f"{python} -m pip install --no-deps --no-build-isolation -e {ROOT}") from e
     if done.returncode != 0 or not python.is_file():
         raise VideoEnvError(f"`make video-env` failed (exit {done.returncode}); see its output above")
     return python

@@ -16,13 +16,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-if __package__ in (None, ""):  # run as a file: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from data.landmarks import HOLISTIC_LANDMARKS, N_HOLISTIC, RAW_LANDMARK_COLUMNS  # noqa: E402
-from data.raw_format import read_landmark_parquet  # noqa: E402
-from data.synthetic.topology import edges_for  # noqa: E402
-from video.holistic import frames_of, open_capture, transform_frame  # noqa: E402
+from data.landmarks import HOLISTIC_LANDMARKS, N_HOLISTIC, RAW_LANDMARK_COLUMNS
+from data.raw_format import read_landmark_parquet
+from data.synthetic.topology import edges_for
+from video.holistic import frames_of, open_capture, transform_frame
 
 PART_COLORS = {  # BGR, the colours of scripts/render_sequence.py
     "right_hand": (14, 127, 255), "left_hand": (44, 160, 44), "lips": (40, 39, 214), "eyes": (180, 119, 31),
