@@ -5,17 +5,13 @@
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: oneDNN graph rewrites mis-compute the GLU
-
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see models/keras/__init__.py)
+import models.keras.tf_setup  # noqa: E402,F401  (before TensorFlow)
 import tensorflow as tf  # noqa: E402
 from torch import nn  # noqa: E402
 

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see models/keras/__init__.py)
+import models.keras.tf_setup  # noqa: F401  (before TensorFlow)
 import tensorflow as tf
 import torch
 from torch import nn

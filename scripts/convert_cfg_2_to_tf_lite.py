@@ -14,11 +14,8 @@ export in --out-dir stays whole until the new one, report included, is complete 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # SPEC §9.5: before TensorFlow is imported
 
 from common.errors import ExitCode, MissingInputError, UsageError, run_cli
 

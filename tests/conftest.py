@@ -24,6 +24,6 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-# Load triton (via torch._dynamo) before any test imports TensorFlow: the other order segfaults
-# (see models/keras/__init__.py).
-import torch._dynamo  # noqa: E402,F401
+# The TensorFlow set-up (oneDNN off, triton before TensorFlow; models/keras/tf_setup.py) before any test imports
+# TensorFlow, e.g. through pytest.importorskip("tensorflow").
+import models.keras.tf_setup  # noqa: E402,F401

@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
+import models.keras.tf_setup  # noqa: F401  (before TensorFlow)
+
 pytest.importorskip("tensorflow")
 import keras  # noqa: E402
-import models.keras  # noqa: E402,F401  (loads triton before TensorFlow, see models/keras/__init__.py)
 import tensorflow as tf  # noqa: E402
 
 from data.landmarks import SELECTED_COLUMNS  # noqa: E402

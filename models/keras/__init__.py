@@ -9,7 +9,6 @@
 Importing these modules imports TensorFlow; training code never does.
 """
 
-# The triton package that ships with torch's CUDA build and TensorFlow load clashing native libraries: importing
-# triton AFTER TensorFlow segfaults (torch imports it lazily, e.g. the first time an optimiser is built). Every
-# TensorFlow user in this repo imports this package first, so triton is always loaded before TensorFlow.
-import torch._dynamo  # noqa: E402,F401
+# The TensorFlow set-up (oneDNN off, triton before TensorFlow) runs before any module of this package imports
+# TensorFlow, because Python runs this __init__ first.
+from models.keras import tf_setup  # noqa: F401
