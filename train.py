@@ -35,6 +35,9 @@ from common import run_layout as layout
 from common.atomic import torch_save_atomic, write_json_atomic
 from common.errors import DivergedError, MissingInputError, UsageError, run_cli
 from configs import apply_overrides, config_to_dict, load_config
+from data.dataset import load_landmarks
+from models import build_model
+from models.checkpoint import load_weights
 from training import checkpointing as ckpt
 from training.data import Loaders, build_datasets, build_loaders, check_config_values, check_training_inputs
 from training.distributed import (DistContext, all_gather_objects, barrier, broadcast_object, setup_distributed,
@@ -172,10 +175,6 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
     `batch_order` (tests only): the train batches of every epoch as data-set indices instead of the shuffle.
     """
     loaders = build_loaders(*build_datasets(cfg), cfg, ctx, batch_order=batch_order)
-    from data.dataset import load_landmarks
-    from models import build_model
-    from models.checkpoint import load_weights
-
     model = build_model(cfg, load_landmarks(cfg)).to(ctx.device)
     if cfg.init_weights:
         load_weights(model, cfg.init_weights, strict=True)

@@ -11,6 +11,9 @@ import pandas as pd
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from common.errors import BadInputError, MissingInputError, UsageError
+from data import DATASETS
+from data.dataset import build_train_aug, load_flip_array, load_landmarks, seed_worker
+from data.prepare import npy_frame_count
 from training.distributed import DistContext
 
 FULL_FIT_FOLD = -1
@@ -66,9 +69,6 @@ def check_training_inputs(cfg: SimpleNamespace) -> None:
 
     Raises MissingInputError / BadInputError naming the file (and how many others have the same problem).
     """
-    from data.dataset import load_flip_array, load_landmarks
-    from data.prepare import npy_frame_count
-
     train_df, val_df = split_folds(read_train_df(cfg), cfg.fold)
     load_flip_array(cfg, load_landmarks(cfg))
     rows = pd.concat([train_df, val_df])[["file_id", "sequence_id"]].drop_duplicates()
@@ -91,9 +91,6 @@ def check_training_inputs(cfg: SimpleNamespace) -> None:
 
 def build_datasets(cfg: SimpleNamespace) -> tuple[Dataset, Dataset]:
     """Train and validation data sets of `cfg.dataset` ('ds_1' or 'ds_2')."""
-    from data import DATASETS  # imported here: the data package pulls in the dataset modules
-    from data.dataset import build_train_aug
-
     if cfg.dataset not in DATASETS:
         raise ValueError(f"cfg.dataset={cfg.dataset!r}; expected one of {tuple(DATASETS)}")
     train_df, val_df = split_folds(read_train_df(cfg), cfg.fold)
@@ -140,8 +137,6 @@ def build_loaders(train_ds: Dataset, val_ds: Dataset, cfg: SimpleNamespace, ctx:
     `batch_order` (tests only, single process): the train batches of every epoch as data-set indices, replacing
     the shuffle. NOTE(original): validation uses `cfg.batch_size`, not the unused `cfg.batch_size_val` (Q13).
     """
-    from data.dataset import seed_worker
-
     train_sampler = val_sampler = None
     common = dict(num_workers=cfg.num_workers, worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0,
                   pin_memory=ctx.device.type == "cuda")
