@@ -80,10 +80,15 @@ def seed_of_resume(path: Path) -> int:
     return int(path.stem.removeprefix("resume_seed"))
 
 
-def config_of_checkpoint(checkpoint: str | Path) -> Path:
-    """`config_seed{s}.json` beside a `checkpoint_last_seed{s}.pth` (same folder, same seed)."""
+def config_of_checkpoint(checkpoint: str | Path) -> Path | None:
+    """`config_seed{s}.json` beside a `checkpoint_last_seed{s}.pth` (same folder, same seed); None for a file not
+    named like train.py's checkpoints (its config is unknown)."""
     checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.name.replace("checkpoint_last_", "config_", 1)).with_suffix(".json")
+    prefix, suffix = checkpoint_name(0).split("0")
+    seed = checkpoint.name.removeprefix(prefix).removesuffix(suffix)
+    if checkpoint.name != prefix + seed + suffix or not seed.lstrip("-").isdigit():
+        return None
+    return checkpoint.with_name(config_name(int(seed)))
 
 
 def run_dir(cfg: SimpleNamespace) -> Path:

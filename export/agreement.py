@@ -58,15 +58,17 @@ class StringAgreement:
         """Identical strings or near-ties."""
         return (self.n_same + len(self.near_ties)) / self.n if self.n else float("nan")
 
-    def add(self, name: str, reference: np.ndarray, candidate: np.ndarray, confidence: float = float("nan")) -> None:
-        """One sequence: both implementations' output rows and the reference's confidence."""
+    def add(self, name: str, reference: np.ndarray, candidate: np.ndarray, confidence: float = float("nan"),
+            min_conf: float = MIN_CONFIDENCE) -> None:
+        """One sequence: both implementations' output rows, the reference's confidence and the fallback threshold
+        both used."""
         self.n += 1
         ref, cand = decode(reference.argmax(1)), decode(candidate.argmax(1))
         if ref == cand:
             self.n_same += 1
             return
         if (ref == DUMMY_PHRASE) != (cand == DUMMY_PHRASE):  # one side fell back: was it at the threshold?
-            margin = abs(confidence - MIN_CONFIDENCE)
+            margin = abs(confidence - min_conf)
             near_tie = margin < CONFIDENCE_TIE
         else:
             margin = divergence_margin(reference, candidate)

@@ -20,6 +20,7 @@ from common.errors import CheckFailedError  # noqa: E402
 from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # noqa: E402
 from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
 from common.run_layout import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
+from export.thresholds import Thresholds, config_thresholds  # noqa: E402
 from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402
@@ -84,20 +85,23 @@ def inference_columns(landmarks: list[str]) -> list[str]:
 def export_ensemble(cfg: SimpleNamespace, torch_nets: list[nn.Module], out_dir: str | Path,
                     landmarks: list[str] = SELECTED_LANDMARKS,
                     before_commit: Callable[[Path, InferenceModule], None] | None = None,
-                    ) -> tuple[ExportResult, InferenceModule]:
+                    thresholds: Thresholds | None = None) -> tuple[ExportResult, InferenceModule]:
     """Port every seed, build the SPEC §9.3 graph, write SavedModel, model.tflite and inference_args.json.
 
     Everything is built in a temp folder inside `out_dir` first; `before_commit(tflite, module)` then runs on the
     temp folder's model.tflite (the parity check writes its report next to it), and only then is the whole export
     swapped in (common.atomic.atomic_entries), so a killed or failed conversion leaves the previous export as it was
-    and a report always sits next to the model it describes.
+    and a report always sits next to the model it describes. The graph's fallback thresholds are `thresholds`
+    (the converter passes export.thresholds.trained_thresholds), else cfg's max_len_for_dummy / pp_min_conf.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)
     seconds = {}
     start = time.perf_counter()
-    module = build_inference_module([keras_twin(n, cfg, landmarks) for n in torch_nets], cfg.max_len)
+    thresholds = thresholds or config_thresholds(cfg, f"config {cfg.name}")
+    module = build_inference_module([keras_twin(n, cfg, landmarks) for n in torch_nets], cfg.max_len,
+                                    min_frames=thresholds.min_frames, min_conf=thresholds.min_conf)
     seconds["port"] = time.perf_counter() - start
     with atomic_entries(out_dir, EXPORT_NAMES) as staging:
         start = time.perf_counter()

@@ -26,7 +26,7 @@ from export.torch_pipeline import predict_sequence, prepare_frames
 from models.feature_extractor import normalize_parts as torch_normalize_parts
 from models.keras.inference import InferenceModule
 from models.keras.net import Net, normalize_parts
-from postprocess.confidence_fallback import MIN_FRAMES
+from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 LONG_SEQUENCE: int = 800  # frames of the report's longest input (resized to max_len)
 PARITY_TOKENS: tuple[int, ...] = (SOS_ID, 17, PAD_ID, 32, 12, 36)  # decoder inputs, a PAD included (special position)
@@ -46,9 +46,9 @@ def random_sequence(n_frames: int, rng: np.random.Generator, missing: Iterable[s
     return frames.reshape(n_frames, len(COORDS) * len(landmarks))
 
 
-def parity_lengths(max_len: int) -> tuple[int, ...]:
-    """Empty, one frame, around MIN_FRAMES, 100, below/at/above max_len (cfg_2: 0 1 14 15 100 383 384 800)."""
-    return 0, 1, MIN_FRAMES - 1, MIN_FRAMES, 100, max_len - 1, max_len, max(LONG_SEQUENCE, 2 * max_len)
+def parity_lengths(max_len: int, min_frames: int = MIN_FRAMES) -> tuple[int, ...]:
+    """Empty, one frame, around min_frames, 100, below/at/above max_len (cfg_2: 0 1 14 15 100 383 384 800)."""
+    return 0, 1, min_frames - 1, min_frames, 100, max_len - 1, max_len, max(LONG_SEQUENCE, 2 * max_len)
 
 
 def parity_sequences(lengths: tuple[int, ...], seed: int = 0) -> dict[str, np.ndarray]:
@@ -147,9 +147,10 @@ def compare_all(sequences: dict[str, np.ndarray], reference: Callable[[np.ndarra
     return [compare(name, reference(f), candidate(f)) for name, f in sequences.items()]
 
 
-def torch_outputs(torch_nets: list[nn.Module], max_len: int) -> Callable[[np.ndarray], np.ndarray]:
+def torch_outputs(torch_nets: list[nn.Module], max_len: int, min_frames: int = MIN_FRAMES,
+                  min_conf: float = MIN_CONFIDENCE) -> Callable[[np.ndarray], np.ndarray]:
     """`outputs` rows of the PyTorch re-statement of SPEC §9.3 (a function of the raw frames)."""
-    return lambda frames: predict_sequence(torch_nets, frames, max_len).rows
+    return lambda frames: predict_sequence(torch_nets, frames, max_len, min_frames, min_conf).rows
 
 
 def format_comparisons(title: str, rows: list[Comparison]) -> str:
@@ -215,18 +216,20 @@ class ParityReport:
 def parity_report(torch_nets: list[nn.Module], keras_nets: list[Net], module: InferenceModule,
                   runner: Callable[[np.ndarray], np.ndarray], max_len: int,
                   fold_sequences: Iterable[tuple[str, np.ndarray]] | None = None, seed: int = 0) -> ParityReport:
-    """Run every comparison; `runner` maps raw frames to the TFLite `outputs`."""
-    sequences = parity_sequences(parity_lengths(max_len), seed)
+    """Run every comparison; `runner` maps raw frames to the TFLite `outputs`. The PyTorch reference uses the
+    module's fallback thresholds."""
+    thresholds = module.min_frames, module.min_conf
+    sequences = parity_sequences(parity_lengths(max_len, module.min_frames), seed)
     probe = sequences["T=100 no left hand"]
     modules = {f"seed {i + 1}": module_parity(pt, kn, probe, max_len)
                for i, (pt, kn) in enumerate(zip(torch_nets, keras_nets))}
     graph = partial(graph_outputs, module)
-    graph_vs_torch = compare_all(sequences, torch_outputs(torch_nets, max_len), graph)
+    graph_vs_torch = compare_all(sequences, torch_outputs(torch_nets, max_len, *thresholds), graph)
     tflite_vs_graph = compare_all(sequences, graph, runner)
     fold = None
     if fold_sequences is not None:
         fold = StringAgreement()
         for name, frames in fold_sequences:
-            reference = predict_sequence(torch_nets, frames, max_len)
-            fold.add(name, reference.rows, runner(frames), reference.confidence)
+            reference = predict_sequence(torch_nets, frames, max_len, *thresholds)
+            fold.add(name, reference.rows, runner(frames), reference.confidence, module.min_conf)
     return ParityReport(modules, graph_vs_torch, tflite_vs_graph, fold)

@@ -5,6 +5,7 @@ resize of the time axis to max_len when T >= max_len (no padding below: the batc
 every seed's encoder, averaged aux logits -> confidence fallback, short-sequence dummy, and a KV-cached greedy
 decode of the ensemble that averages the seeds' logits at every step and stops at the first EOS.
 This is the reference for the TFLite parity check and the PyTorch path of scripts/predict.py.
+The fallback thresholds are arguments (default MIN_FRAMES / MIN_CONFIDENCE), as in the Keras graph.
 """
 from __future__ import annotations
 
@@ -130,14 +131,17 @@ def ensemble_greedy_decode(nets: list[nn.Module], encs: list[torch.Tensor], vali
 
 
 @torch.no_grad()
-def predict_sequence(nets: list[nn.Module], frames: np.ndarray, max_len: int) -> Prediction:
+def predict_sequence(nets: list[nn.Module], frames: np.ndarray, max_len: int, min_frames: int = MIN_FRAMES,
+                     min_conf: float = MIN_CONFIDENCE) -> Prediction:
     """SPEC §9.3 for one raw (T, 390) sequence with the given eval-mode `mdl_2_pt.Net` seeds.
 
-    +-inf input is refused (ValueError); a non-finite confidence counts as low (dummy phrase).
+    Fewer than `min_frames` frames or a confidence below `min_conf` give the dummy phrase (cfg.max_len_for_dummy,
+    cfg.pp_min_conf; see export.thresholds). +-inf input is refused (ValueError); a non-finite confidence counts
+    as low (dummy phrase).
     """
     if np.isinf(frames).any():
         raise ValueError("the sequence holds +-inf values (NaN marks a missing landmark; inf is invalid)")
-    if len(frames) < MIN_FRAMES:
+    if len(frames) < min_frames:
         return Prediction(dummy_rows(), math.nan, SHORT)
     x = prepare_frames(frames, max_len)[None]
     valid = torch.ones(x.shape[:2], dtype=torch.bool)
@@ -145,6 +149,6 @@ def predict_sequence(nets: list[nn.Module], frames: np.ndarray, max_len: int) ->
     aux = torch.stack([net.aux_fc(enc[:, 0]) for net, enc in zip(nets, encs)]).mean(0)
     # NOTE(original): the seeds' aux LOGITS are averaged, then the sigmoid is taken.
     confidence = float(torch.sigmoid(aux[0, 0]))
-    if not confidence >= MIN_CONFIDENCE:  # NaN counts as low
+    if not confidence >= min_conf:  # NaN counts as low
         return Prediction(dummy_rows(), confidence, LOW_CONFIDENCE)
     return Prediction(ensemble_greedy_decode(nets, encs, valid), confidence)

@@ -8,6 +8,9 @@ Writes saved_model/, model.tflite (signature serving_default: inputs float32[T, 
 inference_args.json into --out-dir (default: the checkpoints' folder), then prints the parity report of
 SPEC §9.5 (PyTorch vs Keras per module, the fp32 graph vs the PyTorch re-statement, TFLite vs the graph,
 TFLite vs PyTorch strings over a validation fold) and writes it as parity_report.json next to the model.
+The graph's dummy-phrase thresholds (max_len_for_dummy, pp_min_conf) are those the checkpoints were trained with:
+each checkpoint's config_seed{s}.json beside it, else the -C config; checkpoints that disagree are refused
+(export/thresholds.py).
 Exits 8 when the file exceeds 40 MiB or parity fails (exit codes: common.errors.ExitCode); the previous
 export in --out-dir stays whole until the new one, report included, is complete (then all of it is swapped in).
 """
@@ -72,6 +75,7 @@ def _main(argv: list[str] | None) -> int:
 
     from configs import load_config
     from common.run_layout import default_checkpoints
+    from export.thresholds import trained_thresholds
     from export.torch_pipeline import load_models
 
     torch.set_num_threads(1)
@@ -84,7 +88,10 @@ def _main(argv: list[str] | None) -> int:
         if not path.is_file():
             raise MissingInputError(f"checkpoint {path} does not exist")
     landmarks = landmarks_of(args.datamount)
+    thresholds = trained_thresholds(cfg, checkpoints)
     print(f"config {cfg.name}; {len(checkpoints)} checkpoint(s): {', '.join(map(str, checkpoints))}")
+    print(f"fallback thresholds: fewer than {thresholds.min_frames} frames or confidence below "
+          f"{thresholds.min_conf} give the dummy phrase (from {thresholds.source})")
     torch_nets = load_models(cfg, checkpoints, landmarks)
     from export.convert import export_ensemble  # TensorFlow: only once the inputs are known to be good
 
@@ -94,7 +101,7 @@ def _main(argv: list[str] | None) -> int:
         parity_ok.append(run_parity(args, cfg, torch_nets, module, tflite))
 
     result, _ = export_ensemble(cfg, torch_nets, args.out_dir or checkpoints[0].parent, landmarks,
-                                None if args.no_parity else parity)
+                                None if args.no_parity else parity, thresholds)
     print(f"wrote {result.tflite} ({result.size_bytes:,} bytes = {result.size_bytes / 2**20:.2f} MiB), "
           f"{result.saved_model}, {result.inference_args}")
     print("conversion time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))

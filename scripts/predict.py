@@ -122,15 +122,17 @@ def torch_predictor(config: str, checkpoints: list[Path], columns: list[str], th
     import torch
 
     from configs import load_config
+    from export.thresholds import trained_thresholds
     from export.torch_pipeline import load_models, predict_sequence
 
     torch.set_num_threads(threads)
     cfg = load_config(config)
     landmarks = [c[2:] for c in columns[:N_LANDMARKS]]
     nets = load_models(cfg, checkpoints, landmarks)
+    thresholds = trained_thresholds(cfg, checkpoints)  # as the export of these checkpoints would use
 
     def predict(frames: np.ndarray) -> tuple[str, float]:
-        prediction = predict_sequence(nets, frames, cfg.max_len)
+        prediction = predict_sequence(nets, frames, cfg.max_len, thresholds.min_frames, thresholds.min_conf)
         return prediction.phrase, prediction.confidence
     return predict
 

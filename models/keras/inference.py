@@ -6,9 +6,12 @@ averaged at every step) -> the rows before the first EOS. Short sequences and lo
 become the dummy phrase's one-hot rows.
 
 The graph has no tf.cond: LiteRT runs IF branches as subgraphs whose tensors are re-allocated on every call,
-which cost ~25 ms per seed at 160 frames. Instead, sequences shorter than MIN_FRAMES are zero-padded to
-MIN_FRAMES (their result is discarded for the dummy rows), the decode loop runs zero steps on a fallback, and
+which cost ~25 ms per seed at 160 frames. Instead, sequences shorter than `min_frames` are zero-padded to
+`min_frames` (their result is discarded for the dummy rows), the decode loop runs zero steps on a fallback, and
 the output rows are sliced out of [dummy rows; decoded rows].
+
+The fallback thresholds `min_frames` / `min_conf` are constructor arguments (default: the module constants
+MIN_FRAMES / MIN_CONFIDENCE); the export passes the ones its checkpoints were trained with (export.thresholds).
 """
 from __future__ import annotations
 
@@ -60,7 +63,8 @@ class InferenceModule(tf.Module):
     saved and frozen into constants.
     """
 
-    def __init__(self, nets: list[Net], max_len: int, max_steps: int = MAX_DECODE_STEPS) -> None:
+    def __init__(self, nets: list[Net], max_len: int, max_steps: int = MAX_DECODE_STEPS,
+                 min_frames: int = MIN_FRAMES, min_conf: float = MIN_CONFIDENCE) -> None:
         super().__init__()
         if not nets:
             raise ValueError("the inference module needs at least one model")
@@ -69,6 +73,8 @@ class InferenceModule(tf.Module):
         object.__setattr__(self, "nets", list(nets))
         self.max_len = max_len
         self.max_steps = max_steps
+        self.min_frames = int(min_frames)  # fewer raw frames: the dummy phrase (cfg.max_len_for_dummy)
+        self.min_conf = float(min_conf)  # sigmoid(mean aux logit) below this: the dummy phrase (cfg.pp_min_conf)
         self.ensemble_weight = 1.0 / len(nets)
         self.tracked_variables = [v.value for net in nets for v in net.weights]
 
@@ -80,15 +86,15 @@ class InferenceModule(tf.Module):
     def predict(self, frames: tf.Tensor) -> tf.Tensor:
         """Logit rows of one raw sequence; never zero rows (LiteRT rejects empty outputs)."""
         n_frames = tf.shape(frames)[0]
-        # NOTE(original): T == 0 and T < MIN_FRAMES give the dummy rows (Q25); the padding only keeps the
+        # NOTE(original): T == 0 and T < min_frames give the dummy rows (Q25); the padding only keeps the
         # (discarded) model run away from empty tensors.
-        frames = tf.concat([frames, tf.zeros([tf.maximum(MIN_FRAMES - n_frames, 0), N_COLUMNS])], axis=0)
+        frames = tf.concat([frames, tf.zeros([tf.maximum(self.min_frames - n_frames, 0), N_COLUMNS])], axis=0)
         x = preprocess(frames, self.max_len)
         parts = normalize_parts(x, self.nets[0].parts)  # seed-independent: computed once
         encs = [net.encode(x, parts) for net in self.nets]
         aux = tf.add_n([net.aux_logits(enc) for net, enc in zip(self.nets, encs)]) * self.ensemble_weight
         # NOTE(original): the seeds' aux LOGITS are averaged, then the sigmoid is taken.
-        fallback = tf.logical_or(n_frames < MIN_FRAMES, tf.sigmoid(aux[0]) < MIN_CONFIDENCE)
+        fallback = tf.logical_or(n_frames < self.min_frames, tf.sigmoid(aux[0]) < self.min_conf)
         rows, n_rows = self.greedy_decode(encs, fallback)
         start = tf.where(fallback, 0, N_DUMMY_ROWS)
         size = tf.where(fallback, N_DUMMY_ROWS, n_rows)
@@ -125,9 +131,10 @@ class InferenceModule(tf.Module):
         return rows, tf.maximum(step - tf.cast(done, tf.int32), 1)
 
 
-def build_inference_module(nets: list[Net], max_len: int) -> InferenceModule:
+def build_inference_module(nets: list[Net], max_len: int, min_frames: int = MIN_FRAMES,
+                           min_conf: float = MIN_CONFIDENCE) -> InferenceModule:
     """Wrap Keras nets that carry their weights (see models.keras.port)."""
     for i, net in enumerate(nets):
         if not net.weights:
             raise ValueError(f"Keras net {i} has no variables")
-    return InferenceModule(nets, max_len)
+    return InferenceModule(nets, max_len, min_frames=min_frames, min_conf=min_conf)
