@@ -85,7 +85,12 @@ def test_reference_state_dict_loads_strictly(nets, fixtures_dir, name):
 
 
 def test_original_checkpoint_format_loads(nets, fixtures_dir):
-    load_weights(nets["cfg_2"], fixtures_dir / "cfg_2_checkpoint_seed2.pth", strict=True)  # {'model': state_dict}
+    path = fixtures_dir / "cfg_2_checkpoint_seed2.pth"  # {'model': state_dict}, the original's format
+    report = load_weights(nets["cfg_2"], path, strict=True)
+    assert not report.missing_keys and not report.unexpected_keys
+    expected = torch.load(path, weights_only=True)["model"]
+    for key, value in nets["cfg_2"].state_dict().items():
+        assert torch.equal(value, expected[key]), key
 
 
 @pytest.mark.parametrize("name", CONFIGS)
