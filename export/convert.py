@@ -21,7 +21,7 @@ from data.landmarks import COORDS, SELECTED_LANDMARKS, write_inference_args  # n
 from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_model_size, op_counts  # noqa: E402
 from common.run_layout import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
 from export.thresholds import Thresholds, config_thresholds  # noqa: E402
-from models.keras.inference import InferenceModule, build_inference_module  # noqa: E402
+from inference.tflite_graph import InferenceModule, build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402
 

@@ -22,7 +22,7 @@ OUTPUT_NAME: str = "outputs"
 # Kaggle's submission limit. NOTE(original): its 2-seed file is 40,946,008 bytes, so the limit is 40 MiB.
 MAX_MODEL_BYTES: int = 40 * 2**20
 # Operators that only appear when weights were left as (uninitialised) resource variables: the Keras-in-
-# tf.Module trap of SPEC §9 / models.keras.inference.
+# tf.Module trap of SPEC §9 / inference.tflite_graph.
 VARIABLE_OPS: frozenset[str] = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"})
 _BUILTIN_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
 

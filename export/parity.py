@@ -22,9 +22,9 @@ from data.landmarks import COORDS, PART_NAMES, SELECTED_LANDMARKS
 from data.tokenizer import PAD_ID, SOS_ID, decode
 from export.agreement import CONFIDENCE_TIE, LOGIT_TIE, StringAgreement
 from export.scoring import fold_rows
-from export.torch_pipeline import predict_sequence, prepare_frames
+from inference.torch_graph import predict_sequence, prepare_frames
 from models.feature_extractor import normalize_parts as torch_normalize_parts
-from models.keras.inference import InferenceModule
+from inference.tflite_graph import InferenceModule
 from models.keras.net import Net, normalize_parts
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 

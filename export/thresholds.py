@@ -2,7 +2,7 @@
 
 Validation (postprocess.confidence_fallback.pp_1 / pp_2) reads `cfg.max_len_for_dummy` (fewer raw frames give
 the dummy phrase) and `cfg.pp_min_conf` (a lower sigmoid of the aux logit gives the dummy phrase). The TFLite graph
-(models.keras.inference.InferenceModule) and its PyTorch twin (export.torch_pipeline.predict_sequence) take the
+(inference.tflite_graph.InferenceModule) and its PyTorch twin (inference.torch_graph.predict_sequence) take the
 same two numbers as arguments, so that `train.py --pp_min_conf 0.2` changes what is exported too.
 
 Where the numbers come from, per checkpoint: the `config_seed{s}.json` that train.py wrote beside

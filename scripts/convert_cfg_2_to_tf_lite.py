@@ -76,7 +76,7 @@ def _main(argv: list[str] | None) -> int:
     from configs import load_config
     from common.run_layout import default_checkpoints
     from export.thresholds import trained_thresholds
-    from export.torch_pipeline import load_models
+    from inference.torch_graph import load_models
 
     torch.set_num_threads(1)
     try:

@@ -10,7 +10,7 @@ scripts/extract_landmarks.py in the video environment, into --landmarks-dir; --r
 next to the model / first checkpoint, else the default 130-landmark selection.
 Writes a CSV `file, sequence_id, phrase, confidence`: confidence = sigmoid of the ensemble's aux logit (PyTorch;
 empty for sequences shorter than 15 frames); a model.tflite only returns logits, so it has no confidence.
-Both paths compute SPEC §9.3 (the PyTorch path is `export.torch_pipeline.predict_sequence`).
+Both paths compute SPEC §9.3 (the PyTorch path is `inference.torch_graph.predict_sequence`).
 """
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def torch_predictor(config: str, checkpoints: list[Path], columns: list[str], th
 
     from configs import load_config
     from export.thresholds import trained_thresholds
-    from export.torch_pipeline import load_models, predict_sequence
+    from inference.torch_graph import load_models, predict_sequence
 
     torch.set_num_threads(threads)
     cfg = load_config(config)

@@ -71,9 +71,9 @@ class Export:
 
     @functools.cached_property
     def module(self):
-        """The fp32 inference graph of the same weights (models.keras.inference.InferenceModule)."""
+        """The fp32 inference graph of the same weights (inference.tflite_graph.InferenceModule)."""
         from export.convert import keras_twin
-        from models.keras.inference import build_inference_module
+        from inference.tflite_graph import build_inference_module
 
         return build_inference_module([keras_twin(n, self.cfg) for n in self.torch_nets], self.cfg.max_len)
 

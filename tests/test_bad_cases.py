@@ -230,7 +230,7 @@ def test_8_file_id_outside_int64_is_rejected_with_the_row(raw, tmp_path):
 
 def test_7_pytorch_predictor_inf_input_and_nan_confidence():
     from data.tokenizer import DUMMY_PHRASE
-    from export.torch_pipeline import LOW_CONFIDENCE, predict_sequence
+    from inference.torch_graph import LOW_CONFIDENCE, predict_sequence
     from tests.export_helpers import random_net, raw_frames, tiny_cfg
 
     cfg = tiny_cfg()

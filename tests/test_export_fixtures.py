@@ -21,7 +21,7 @@ pytest.importorskip("tensorflow")
 
 from configs import load_config  # noqa: E402
 from data.tokenizer import decode  # noqa: E402
-from export.torch_pipeline import load_models, predict_sequence  # noqa: E402
+from inference.torch_graph import load_models, predict_sequence  # noqa: E402
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 N_INPUTS = 5

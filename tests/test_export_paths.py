@@ -32,7 +32,7 @@ def test_scoring_predict_and_training_never_import_tensorflow():
     import sys
     from pathlib import Path
 
-    code = ("import sys; import scripts.predict, scripts.score_tflite, export.scoring, export.torch_pipeline, "
+    code = ("import sys; import scripts.predict, scripts.score_tflite, export.scoring, inference.torch_graph, "
             "models, train; print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
                          text=True, check=True)

@@ -74,7 +74,7 @@ def test_the_converter_refuses_disagreeing_checkpoints_before_converting(tmp_pat
 def fallback_cases(net) -> list[tuple[np.ndarray, Thresholds, bool]]:
     """(frames, thresholds, dummy expected): a raised min_frames or min_conf turns a decoded sequence into the
     dummy phrase; the defaults do not."""
-    from export.torch_pipeline import predict_sequence
+    from inference.torch_graph import predict_sequence
 
     cfg = tiny_cfg()
     long, short = raw_frames(40, seed=1), raw_frames(SHORT_FRAMES, seed=2)
@@ -91,8 +91,8 @@ def test_non_default_thresholds_change_the_pytorch_pipeline_and_the_graph_alike(
     pytest.importorskip("tensorflow")
     from export.convert import keras_twin
     from export.parity import graph_outputs
-    from export.torch_pipeline import predict_sequence
-    from models.keras.inference import build_inference_module
+    from inference.torch_graph import predict_sequence
+    from inference.tflite_graph import build_inference_module
 
     cfg = tiny_cfg()
     net = random_net(cfg, 1)
@@ -114,7 +114,7 @@ def test_the_tflite_model_uses_the_thresholds_the_checkpoints_were_trained_with(
     pipeline with the same thresholds and the parity report agree; the default export (same weights) decodes."""
     pytest.importorskip("tensorflow")
     from export.litert import TFLiteRunner
-    from export.torch_pipeline import predict_sequence
+    from inference.torch_graph import predict_sequence
     from scripts import convert_cfg_2_to_tf_lite
     from tests.export_helpers import demo_export
 

@@ -10,8 +10,8 @@ pytest.importorskip("tensorflow")
 from data.tokenizer import EOS_ID  # noqa: E402
 from export.parity import (compare_all, graph_outputs, module_parity, parity_lengths, parity_sequences,  # noqa: E402
                            torch_outputs)
-from export.torch_pipeline import predict_sequence  # noqa: E402
-from models.keras.inference import build_inference_module  # noqa: E402
+from inference.torch_graph import predict_sequence  # noqa: E402
+from inference.tflite_graph import build_inference_module  # noqa: E402
 from models.keras.net import Net  # noqa: E402
 from models.keras.port import PortError, port_weights  # noqa: E402
 from tests.export_helpers import raw_frames, random_net, tiny_cfg  # noqa: E402

@@ -36,7 +36,7 @@ def test_weights_are_frozen_and_the_decoder_loop_is_inside(export):
     ops = op_counts(export.tflite)
     assert not VARIABLE_OPS & set(ops), ops
     assert ops["WHILE"] == 1 and ops["FULLY_CONNECTED"] > 0
-    assert "IF" not in ops  # branch-free graph (models.keras.inference: IF subgraphs are slow in LiteRT)
+    assert "IF" not in ops  # branch-free graph (inference.tflite_graph: IF subgraphs are slow in LiteRT)
 
 
 def test_variable_guard_catches_untracked_keras_weights(tmp_path):

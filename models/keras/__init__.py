@@ -4,7 +4,8 @@
   modules (`feature_extractor_lhand`, `encoder.blocks[i].mhsa_llama.q_proj`, `decoder.decoder.layers[i].fc1`...),
   working on ONE unpadded sequence (no batch axis, no masks: SPEC §9.2).
 * `port`: copies PyTorch weights by walking both trees in parallel, checking every tensor and shape.
-* `inference`: the exported tf.Module (preprocessing, ensemble, fallbacks, KV-cached greedy loop; SPEC §9.3).
+The exported tf.Module built from these layers (preprocessing, ensemble, fallbacks, KV-cached greedy loop; SPEC §9.3)
+is `inference.tflite_graph`, beside its PyTorch twin `inference.torch_graph`.
 
 Importing these modules imports TensorFlow; training code never does.
 """

@@ -1,6 +1,6 @@
 """PyTorch re-statement of the exported inference graph (SPEC §9.3): one raw sequence -> phrase.
 
-Exactly the maths of `models.keras.inference`, with the PyTorch modules: global normalisation, bilinear
+Exactly the maths of `inference.tflite_graph`, with the PyTorch modules: global normalisation, bilinear
 resize of the time axis to max_len when T >= max_len (no padding below: the batch of one is unpadded),
 every seed's encoder, averaged aux logits -> confidence fallback, short-sequence dummy, and a KV-cached greedy
 decode of the ensemble that averages the seeds' logits at every step and stops at the first EOS.

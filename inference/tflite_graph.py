@@ -15,6 +15,8 @@ MIN_FRAMES / MIN_CONFIDENCE); the export passes the ones its checkpoints were tr
 """
 from __future__ import annotations
 
+import models.keras.tf_setup  # noqa: F401  (the TensorFlow set-up, before TensorFlow)
+
 import tensorflow as tf
 
 from data.landmarks import COORDS, N_LANDMARKS
