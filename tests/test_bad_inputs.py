@@ -27,10 +27,10 @@ from scripts import (
     prepare_data,
     score_tflite,
 )
-from tests.test_prepare import make_raw
-from tests.test_train_e2e import one_thread  # noqa: F401  (autouse fixture)
+from tests.raw_helpers import make_raw
 from tests.train_helpers import make_datamount, tiny_overrides
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 W = len(SELECTED_COLUMNS)
 ENTRY_POINTS: dict[str, Callable[[list[str]], int]] = {
     "train": train.cli, "prepare_data": prepare_data.main, "make_folds": make_folds.main,

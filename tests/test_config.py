@@ -9,7 +9,8 @@ import pytest
 from configs import apply_overrides, available_configs, config_to_dict, load_config, split_pairs
 
 
-def tiny_cfg() -> SimpleNamespace:
+def namespace_cfg() -> SimpleNamespace:
+    """A bare config namespace with one field of each kind apply_overrides handles."""
     return SimpleNamespace(name="t", fold=0, lr=1e-3, batch_size=64, resume=False, model="mdl_2_pt",
                            neptune_project=None, train_aug=len, sizes=[1, 2])
 
@@ -46,13 +47,13 @@ def test_unknown_config_lists_the_available_ones():
     (["--neptune_project", "None"], "neptune_project", None),
 ])
 def test_override_casting(argv, key, expected):
-    cfg = apply_overrides(tiny_cfg(), argv)
+    cfg = apply_overrides(namespace_cfg(), argv)
     value = getattr(cfg, key)
     assert value == expected and type(value) is type(expected)
 
 
 def test_negative_values_and_multiple_pairs():
-    cfg = apply_overrides(tiny_cfg(), ["--fold", "-1", "--lr", "-0.5", "--batch_size", "2"])
+    cfg = apply_overrides(namespace_cfg(), ["--fold", "-1", "--lr", "-0.5", "--batch_size", "2"])
     assert (cfg.fold, cfg.lr, cfg.batch_size) == (-1, -0.5, 2)
 
 
@@ -70,7 +71,7 @@ def test_negative_values_and_multiple_pairs():
 ])
 def test_override_errors_name_the_key(argv, message):
     with pytest.raises(ValueError, match=message):
-        apply_overrides(tiny_cfg(), argv)
+        apply_overrides(namespace_cfg(), argv)
 
 
 def test_split_pairs_keeps_order_and_equals_form():

@@ -30,7 +30,7 @@ def raw(n_frames: int, seed: int) -> np.ndarray:
     return x.reshape(n_frames, N_COLUMNS)
 
 
-def make_datamount(root: Path, rows: list[dict], base: SimpleNamespace) -> tuple[pd.DataFrame, SimpleNamespace]:
+def write_rows(root: Path, rows: list[dict], base: SimpleNamespace) -> tuple[pd.DataFrame, SimpleNamespace]:
     """Write one npy per row (T = row['seq_len']), inference_args.json and symmetry.csv; return (df, cfg)."""
     folder = root / "train_landmarks_npy"
     for i, row in enumerate(rows):
@@ -59,7 +59,7 @@ def small(tmp_path: Path) -> tuple[pd.DataFrame, SimpleNamespace]:
     rows = [row(100 + i, i % 2, phrase, 20 + 7 * i) for i, phrase in enumerate(
         ["hello world", "abc", "3 main st", "x", "https://a.b", "zz top"])]
     rows.append(row(200, 0, "short", 5))
-    return make_datamount(tmp_path, rows, cfg_1)
+    return write_rows(tmp_path, rows, cfg_1)
 
 
 def expected_val_item(cfg: SimpleNamespace, df: pd.DataFrame, i: int) -> dict[str, torch.Tensor]:
@@ -127,7 +127,7 @@ def test_flip_probability_mirrors_the_sequence(small):
 def test_cutmix_partner_is_same_participant_other_sequence(tmp_path):
     rows = [row(1, 0, "aaaa", 30), row(2, 0, "bbbb", 30), row(3, 1, "cccc", 30), row(4, 1, "dddd", 30),
             row(5, 2, "eeee", 30)]
-    df, cfg = make_datamount(tmp_path, rows, cfg_1)
+    df, cfg = write_rows(tmp_path, rows, cfg_1)
     cfg = no_random_aug(cfg)
     cfg.outer_cutmix_aug = 1.0
     dataset = ds_1.CustomDataset(df, cfg, None, mode="train")
@@ -154,7 +154,7 @@ def supplemental_rows() -> list[dict]:
 
 
 def test_ds_2_epoch_composition(tmp_path):
-    df, cfg = make_datamount(tmp_path, supplemental_rows(), cfg_2)
+    df, cfg = write_rows(tmp_path, supplemental_rows(), cfg_2)
     dataset = ds_2.CustomDataset(df, no_random_aug(cfg), None, mode="train")
     assert len(dataset) == 3 + 3  # every train row + one recording per distinct supplemental phrase
     for i in range(3):
@@ -170,7 +170,7 @@ def test_ds_2_epoch_composition(tmp_path):
 
 
 def test_ds_2_scores_and_val_mode(tmp_path):
-    df, cfg = make_datamount(tmp_path, supplemental_rows(), cfg_2)
+    df, cfg = write_rows(tmp_path, supplemental_rows(), cfg_2)
     val = ds_2.CustomDataset(df, cfg, None, mode="val")
     assert len(val) == 3 and (val.df["is_sup"] == 0).all()
     scores = [val[i]["score"] for i in range(3)]
@@ -184,7 +184,7 @@ def test_ds_2_scores_and_val_mode(tmp_path):
 
 def test_ds_2_cutmix_mixes_scores(tmp_path):
     rows = [row(1, 0, "aaaa", 30, is_sup=0, score=0.0), row(2, 0, "bbbb", 30, is_sup=0, score=1.0)]
-    df, cfg = make_datamount(tmp_path, rows, cfg_2)
+    df, cfg = write_rows(tmp_path, rows, cfg_2)
     cfg = no_random_aug(cfg)
     cfg.outer_cutmix_aug = 1.0
     dataset = ds_2.CustomDataset(df, cfg, None, mode="train")

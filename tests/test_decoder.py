@@ -9,7 +9,9 @@ import torch
 from data.tokenizer import EOS_ID, MASK_ID, MAX_DECODE_STEPS, MAX_PHRASE_LEN, PAD_ID, SOS_ID, VOCAB_SIZE
 from models.decoder import TransformerDecoder, position_ids, shift_right, sinusoidal_table
 from models.decoding import cut_at_first_eos, generate_ids, greedy_generate, greedy_generate_cached
-from tests.test_models import one_thread, tiny_cfg  # noqa: F401  (one_thread is an autouse fixture)
+from tests.model_helpers import tiny_cfg
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 DIM = 32
 

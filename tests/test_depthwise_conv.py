@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from configs import load_config
 from models.squeezeformer import Conv1dWrapper, depthwise_weight_grad
-from tests.test_models import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 RTOL = 1e-5  # float32 against float64, relative norm error; the inaccurate Conv2d route was 2e-2 .. 3e-1 here
 OFFSET = 5.0

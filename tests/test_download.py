@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from data.team import TEAM_COMMIT, TEAM_CSVS, git_blob_sha1, is_team_csv
-from tests.test_prepare import raw, raw_template  # noqa: F401  (fixtures)
 from scripts import download_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,10 @@ from configs import load_config
 from data.augmentations import SpatialMask
 from data.dataset import build_train_aug
 from data.landmarks import SELECTED_LANDMARKS
-from tests.test_train_e2e import mount, one_thread, run_train  # noqa: F401  (fixtures)
+from tests.train_helpers import run_train
 from training.optim import clip_gradients
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def model_with_gradients() -> torch.nn.Module:

@@ -18,7 +18,7 @@ from data.landmarks import SELECTED_COLUMNS
 from scripts import predict, prepare_data
 from tests.test_bad_cases import in_thread
 from tests.test_bad_inputs import Ws
-from tests.test_prepare import make_raw
+from tests.raw_helpers import make_raw
 
 W = len(SELECTED_COLUMNS)
 N_PREPARE, N_PREDICT, N_TFLITE = 70, 70, 60  # 200 in all

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import train
-from tests.test_prepare import make_raw
+from tests.raw_helpers import make_raw
 from tests.train_helpers import make_datamount, tiny_overrides
 
 ROOT = Path(__file__).resolve().parents[1]

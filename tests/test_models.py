@@ -1,7 +1,6 @@
 """mdl_1_pt / mdl_2_pt: state-dict contract, parameter counts, padding semantics, gradients, losses, checkpoints.
 
-Generic tests use tiny configs (width 32, 2 blocks) so they run in seconds; `tiny_cfg` / `make_batch` are also
-used by tests/test_decoder.py and tests/test_torch_parity.py.
+Generic tests use tiny configs (tests/model_helpers.tiny_cfg: width 32, 2 blocks) so they run in seconds.
 """
 from __future__ import annotations
 
@@ -23,28 +22,14 @@ from models.checkpoint import load_state_dict_file, load_weights
 from models.decoder import reversed_labels, shift_right
 from models.feature_extractor import FeatureExtractor
 from models.norms import MaskedBatchNorm1d
+from tests.model_helpers import tiny_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("cfg_1", "cfg_2")
 PHRASES = ("hello world", "https://abc.xyz", "12 main st")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and CI machines may be shared); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_cfg(name: str, **overrides):
-    """`name`'s config at test size (width 32, 2 blocks, small decoder FFN)."""
-    cfg = load_config(name)
-    cfg.encoder_dim, cfg.num_layers, cfg.decoder_ffn_dim, cfg.conv_kernel_size = 32, 2, 64, 7
-    for key, value in overrides.items():
-        setattr(cfg, key, value)
-    return cfg
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def make_batch(lengths=(40, 23, 1), max_len: int = 40, seed: int = 0, phrases=PHRASES) -> dict[str, torch.Tensor]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,41 +14,11 @@ from common.errors import ExitCode
 from data.datamount import Datamount
 from data.landmarks import HOLISTIC_LANDMARKS, SELECTED_COLUMNS, SELECTED_LANDMARKS
 from data.prepare import PrepareError, prepare, save_npy_atomic, summarize
-from data.raw_format import METADATA_COLUMNS, write_landmark_parquet
 from data.tokenizer import read_character_map
 from scripts import prepare_data
+from tests.raw_helpers import LAYOUT, make_raw  # noqa: F401  (make_raw: tests/test_bad_cases.py imports it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
-LEFT_HAND = slice(HOLISTIC_LANDMARKS.index("left_hand_0"), HOLISTIC_LANDMARKS.index("left_hand_20") + 1)
-PHRASES = ["909-205-3229", "4051 concord street north", "www.skipcity-dcf.jp", "hello there", "a"]
-# (csv, folder, file_id, participant_id, sequence ids)
-LAYOUT = [("train.csv", "train_landmarks", 1001, 7, [11, 12, 13]),
-          ("train.csv", "train_landmarks", 1002, 8, [21, 22]),
-          ("supplemental_metadata.csv", "supplemental_landmarks", 2001, 7, [31, 32])]
-
-
-def random_sequence(rng: np.random.Generator, n_frames: int) -> np.ndarray:
-    """(T, 543, 3) float32 landmarks with the left hand missing in a burst of frames."""
-    xyz = rng.normal(0.5, 0.2, size=(n_frames, len(HOLISTIC_LANDMARKS), 3)).astype(np.float32)
-    xyz[: n_frames // 2, LEFT_HAND] = np.nan
-    return xyz
-
-
-def make_raw(raw: Path, seed: int = 0) -> dict[int, np.ndarray]:
-    """A tiny competition-format folder; returns {sequence_id: (T, 543, 3)} as written."""
-    rng, rows, written = np.random.default_rng(seed), {}, {}
-    for k, (csv, folder, file_id, participant, seq_ids) in enumerate(LAYOUT):
-        seqs = {s: random_sequence(rng, int(rng.integers(3, 40))) for s in seq_ids}
-        write_landmark_parquet(raw / folder / f"{file_id}.parquet", seqs)
-        written |= seqs
-        rows.setdefault(csv, []).extend(
-            [f"{folder}/{file_id}.parquet", file_id, s, participant, PHRASES[(k + i) % len(PHRASES)]]
-            for i, s in enumerate(seq_ids))
-    for csv, r in rows.items():
-        pd.DataFrame(r, columns=METADATA_COLUMNS).to_csv(raw / csv, index=False)
-    return written
-
-
 def selected(xyz: np.ndarray) -> np.ndarray:
     """The expected npy content: SELECTED_COLUMNS of a (T, 543, 3) array (all x, then all y, then all z)."""
     idx = [HOLISTIC_LANDMARKS.index(n) for n in SELECTED_LANDMARKS]
@@ -62,19 +31,6 @@ def edit_csv(path: Path, **changes) -> None:
     for col, value in changes.items():
         df.loc[0, col] = value
     df.to_csv(path, index=False)
-
-
-@pytest.fixture(scope="module")
-def raw_template(tmp_path_factory) -> tuple[Path, dict[int, np.ndarray]]:
-    folder = tmp_path_factory.mktemp("raw_template")
-    return folder, make_raw(folder)
-
-
-@pytest.fixture
-def raw(raw_template, tmp_path: Path) -> tuple[Path, dict[int, np.ndarray]]:
-    """A fresh copy of the tiny raw folder (tests edit it)."""
-    shutil.copytree(raw_template[0], tmp_path / "raw")
-    return tmp_path / "raw", raw_template[1]
 
 
 def test_round_trip_npy_content(raw, tmp_path):

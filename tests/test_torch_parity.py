@@ -16,7 +16,8 @@ from data.tokenizer import decode
 from models import build_model
 from models.checkpoint import load_weights
 from models.decoding import generate_ids
-from tests.test_models import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 CONFIGS = ("cfg_1", "cfg_2")
 ATOL = 1e-4

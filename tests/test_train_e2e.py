@@ -11,29 +11,14 @@ import pytest
 import torch
 
 import train
-from tests.train_helpers import make_datamount, tiny_overrides
+from tests.train_helpers import run_train, tiny_overrides
 from training.logger import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 3
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def mount(tmp_path_factory):
-    return make_datamount(tmp_path_factory.mktemp("datamount"))
-
-
-def run_train(config: str, fold: int, mount, out: Path, **extra) -> dict | None:
-    train_df = mount.oof_supp if config == "demo_2" else mount.train_folded
-    return train.main(["-C", config, "--fold", str(fold), *tiny_overrides(mount, out, train_df=train_df, **extra)])
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def train_losses(run_dir: Path, seed: int = SEED) -> dict[int, list[float]]:

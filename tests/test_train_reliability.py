@@ -13,10 +13,11 @@ import torch
 import train
 from common import run_layout as layout
 from common.errors import ExitCode
-from tests.test_train_e2e import mount, one_thread  # noqa: E402,F401  (fixtures)
 from tests.train_helpers import make_datamount, tiny_overrides
 from training import checkpointing as ckpt
 from training.logger import read_metrics
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def argv(mount, out, **extra) -> list[str]:

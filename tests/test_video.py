@@ -6,7 +6,6 @@ created by `make test` (skipped with a reason outside CI when it is missing, an 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +18,9 @@ from data.landmarks import HOLISTIC_LANDMARKS, HOLISTIC_PARTS, N_HOLISTIC, RAW_L
 from data.prepare import prepare
 from data.raw_format import METADATA_COLUMNS, RAW_COLUMNS, read_landmark_parquet
 from data.recordings import recording_id
-from video.env import VIDEO_VENV
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 VIDEOS = ("alligator", "bear", "horse")
 FRAMES = {"alligator": 161, "bear": 62, "horse": 124}  # decoded frames (ffprobe agrees)
 EXTRACT = [sys.executable, str(ROOT / "scripts" / "extract_landmarks.py")]
@@ -36,23 +33,6 @@ for i in range(12):
     w.write(frame)
 w.release()
 """
-
-
-@pytest.fixture(scope="module")
-def video_env() -> Path:
-    python = VIDEO_VENV / "bin" / "python"
-    if not (VIDEO_VENV / ".installed").is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the video environment {VIDEO_VENV} is missing in CI (make test creates it)")
-        pytest.skip(f"the video environment {VIDEO_VENV} is not installed (make video-env)")
-    return python
-
-
-@pytest.fixture(scope="module")
-def realdata() -> Path:
-    if not (REALDATA / "videos").is_dir():
-        pytest.skip(f"real recordings folder {REALDATA} is absent")
-    return REALDATA
 
 
 def extract(*args) -> subprocess.CompletedProcess:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import train
 from data.datamount import Datamount, write_static_files
 from data.landmarks import SELECTED_LANDMARKS, write_inference_args
 
@@ -65,3 +66,9 @@ def tiny_overrides(mount: Datamount, out_dir: Path, **extra) -> list[str]:
     for key, value in values.items():
         argv += [f"--{key}", str(value)]
     return argv
+
+
+def run_train(config: str, fold: int, mount: Datamount, out: Path, **extra) -> dict | None:
+    """train.py's main on `mount` (round 2 demo configs train on its OOF-supplemented frame)."""
+    train_df = mount.oof_supp if config == "demo_2" else mount.train_folded
+    return train.main(["-C", config, "--fold", str(fold), *tiny_overrides(mount, out, train_df=train_df, **extra)])

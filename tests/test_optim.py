@@ -1,4 +1,4 @@
-"""Learning-rate schedule and optimiser of SPEC §6 / Q17 / Q18."""
+"""training/optim.py: the learning-rate schedule and optimiser of SPEC §6 / Q17 / Q18."""
 from __future__ import annotations
 
 import math
