@@ -44,12 +44,12 @@ from pathlib import Path
 
 from common.atomic import write_bytes_atomic
 from common.errors import ExitCode
+from data.datamount import NPY_DIR
 from data.team import SUPPLEMENTAL_FOLDER, TEAM_CSVS, TEAM_DATASETS, git_blob_sha1, is_team_csv, team_csv_url
 
 COMPETITION = "asl-fingerspelling"
 DEFAULT_DATAMOUNT = Path("datamount")
 DEFAULT_DEST = DEFAULT_DATAMOUNT / COMPETITION
-NPY_FOLDER = "train_landmarks_npy"
 MARKER_FOLDER = ".team_datasets"
 EXIT_FAILED = int(ExitCode.DOWNLOAD_FAILED)
 EXIT_NOT_READY = int(ExitCode.USAGE)
@@ -154,8 +154,8 @@ def place_team_dataset(data: Path, datamount: Path) -> None:
     kept = 0
     supplemental = data / SUPPLEMENTAL_FOLDER
     if supplemental.is_dir():
-        kept += merge_into(supplemental, datamount / NPY_FOLDER)
-        supplemental.rmdir() if not any(supplemental.iterdir()) else None
+        kept += merge_into(supplemental, datamount / NPY_DIR)
+        shutil.rmtree(supplemental)  # what is left are files the datamount already had
     kept += merge_into(data, datamount)
     if kept:
         print(f"download_data: kept {kept} files already in {datamount}")
@@ -171,7 +171,7 @@ def fetch_team_dataset(slug: str, datamount: Path, env: Mapping[str, str]) -> No
     if marker.exists():
         print(f"download_data: {slug} is already in {datamount} ({marker}); skipped")
         return
-    kaggle_into(["datasets", "download", "-d", slug], datamount / NPY_FOLDER, env,
+    kaggle_into(["datasets", "download", "-d", slug], datamount / NPY_DIR, env,
                 lambda data, _: place_team_dataset(data, datamount))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(slug + "\n")

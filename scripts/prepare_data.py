@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from common.errors import ExitCode, UsageError, run_cli
-from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT
+from data.datamount import DEFAULT_RAW_DIR, DEFAULT_ROOT, Datamount
 from data.folds import DEFAULT_N_FOLDS, DEFAULT_SEED, STRATEGIES, fold_summary, make_folds
 from data.team import is_team_csv
 from data.prepare import prepare, summarize
@@ -52,9 +52,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-FOLD_CSVS = ("train_folded.csv", "supplemental_metadata_folded.csv")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_cli(PROG, _main, argv)
 
@@ -65,7 +62,8 @@ def _main(argv: list[str] | None) -> int:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
     report = prepare(args.raw, args.datamount, args.workers, args.overwrite, progress=not args.quiet)
     print(summarize(report))
-    team = [name for name in FOLD_CSVS if is_team_csv(Path(args.datamount) / name)]
+    mount = Datamount(args.datamount)
+    team = [p.name for p in (mount.train_folded, mount.supplemental_folded) if is_team_csv(p)]
     if team:  # the original team's folds (scripts/download_data.py --team-csvs) are used whenever present
         print(f"keeping the original team's {', '.join(team)} in {args.datamount} (not re-folded)")
     elif not args.no_folds:

@@ -137,20 +137,19 @@ def build_loaders(train_ds: Dataset, val_ds: Dataset, cfg: SimpleNamespace, ctx:
     `batch_order` (tests only, single process): the train batches of every epoch as data-set indices, replacing
     the shuffle. NOTE(original): validation uses `cfg.batch_size`, not the unused `cfg.batch_size_val` (Q13).
     """
-    train_sampler = val_sampler = None
     common = dict(num_workers=cfg.num_workers, worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0,
                   pin_memory=ctx.device.type == "cuda")
+    train_sampler = val_sampler = None
     if batch_order is not None:
         if ctx.distributed:
             raise ValueError("a fixed batch order is for single-process runs")
         train_sampler = FixedBatchOrder(batch_order)
         train = DataLoader(train_ds, batch_sampler=train_sampler, **common)
-        return Loaders(train=train, val=DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, **common),
-                       train_sampler=train_sampler)
-    if ctx.distributed:
-        train_sampler = DistributedSampler(train_ds, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
-        val_sampler = DistributedSampler(val_ds, ctx.world_size, ctx.rank, shuffle=False)
-    train = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=train_sampler is None, sampler=train_sampler,
-                       drop_last=cfg.drop_last, **common)
+    else:
+        if ctx.distributed:
+            train_sampler = DistributedSampler(train_ds, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
+            val_sampler = DistributedSampler(val_ds, ctx.world_size, ctx.rank, shuffle=False)
+        train = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=train_sampler is None, sampler=train_sampler,
+                           drop_last=cfg.drop_last, **common)
     val = DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, sampler=val_sampler, **common)
     return Loaders(train=train, val=val, train_sampler=train_sampler)
