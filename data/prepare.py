@@ -281,8 +281,13 @@ def run_tasks(tasks: list[FileTask], workers: int, progress: bool = True,
 def _run_in_pool(tasks: list[FileTask], workers: int, work, bar: tqdm) -> Iterator[FileResult]:
     """The pool part of run_tasks (spawn, not fork: the parent may hold pyarrow thread pools)."""
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-    pending = {pool.submit(work, t): t for t in tasks}
+    pending: dict = {}
     try:
+        for task in tasks:  # workers start lazily in submit(): one may die while the next is being spawned
+            try:
+                pending[pool.submit(work, task)] = task
+            except (BrokenProcessPool, OSError):
+                raise _worker_died(len(tasks), len(tasks), task) from None
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -290,14 +295,17 @@ def _run_in_pool(tasks: list[FileTask], workers: int, work, bar: tqdm) -> Iterat
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    raise WorkerDiedError(
-                        f"a prepare worker process died (killed, or out of memory?); {len(pending) + 1} of "
-                        f"{len(tasks)} parquet files unfinished, e.g. {task.parquet}; the npy files written so far "
-                        f"are kept: re-run to convert the rest (fewer --workers need less memory)") from None
+                    raise _worker_died(len(pending) + 1, len(tasks), task) from None
                 bar.update()
                 yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_died(unfinished: int, total: int, task: FileTask) -> WorkerDiedError:
+    return WorkerDiedError(f"a prepare worker process died (killed, or out of memory?); {unfinished} of {total} "
+                           f"parquet files unfinished, e.g. {task.parquet}; the npy files written so far are kept: "
+                           f"re-run to convert the rest (fewer --workers need less memory)")
 
 
 def load_raw_metadata(raw_dir: Path) -> dict[str, pd.DataFrame]:
