@@ -15,6 +15,7 @@ from common.atomic import write_text_atomic
 from common.errors import MissingInputError
 
 COORDS: tuple[str, ...] = ("x", "y", "z")
+N_COORDS: int = len(COORDS)  # input channels of the models
 # Raw Holistic layout: face 0-467, left_hand 0-20, pose 0-32, right_hand 0-20 (543 points).
 HOLISTIC_PARTS: tuple[tuple[str, int], ...] = (("face", 468), ("left_hand", 21), ("pose", 33), ("right_hand", 21))
 HOLISTIC_LANDMARKS: list[str] = [f"{part}_{i}" for part, n in HOLISTIC_PARTS for i in range(n)]

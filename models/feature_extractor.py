@@ -6,9 +6,9 @@ import math
 import torch
 from torch import nn
 
+from data.landmarks import N_COORDS
 from models.norms import BatchNormAct2d, MaskedBatchNorm1d
 
-COORDS: int = 3  # x, y, z input channels
 STEM_CHANNELS: int = 32
 STEM_KERNEL: int = 3
 STEM_STRIDE: tuple[int, int] = (1, 2)  # (time, landmark): halves the landmark axis, keeps every frame
@@ -30,7 +30,7 @@ class FeatureExtractor(nn.Module):
         self.stem_linear = nn.Linear(in_ch, out_dim, bias=False)
         # NOTE(original): momentum 0.95 (running = 0.05 * running + 0.95 * batch), kept (Q15).
         self.stem_bn = MaskedBatchNorm1d(out_dim, momentum=stem_bn_momentum)
-        self.conv_stem = nn.Conv2d(COORDS, STEM_CHANNELS, STEM_KERNEL, stride=STEM_STRIDE, padding=STEM_PADDING,
+        self.conv_stem = nn.Conv2d(N_COORDS, STEM_CHANNELS, STEM_KERNEL, stride=STEM_STRIDE, padding=STEM_PADDING,
                                    bias=False)
         # NOTE(original): the 2D BN statistics include padded frames (Q15).
         self.bn_conv = BatchNormAct2d(STEM_CHANNELS)

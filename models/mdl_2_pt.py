@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from data.landmarks import PART_NAMES, SELECTED_LANDMARKS, part_indices
-from models.attention import LlamaAttention
+from models.llama_attention import LlamaAttention
 from models.decoder import TransformerDecoder, reversed_labels
 from models.decoding import generate_ids
 from models.feature_extractor import FeatureExtractor, normalize_parts

@@ -137,8 +137,8 @@ class ConvModule(nn.Module):
 class SqueezeformerBlock(nn.Module):
     """One encoder block around an injected attention module registered under `attention_name`."""
 
-    def __init__(self, dim: int, attention: nn.Module, attention_name: str, ff_expansion: int, ff_dropout: float,
-                 conv_kernel_size: int, conv_expansion: int, conv_dropout: float) -> None:
+    def __init__(self, dim: int, attention: nn.Module, attention_name: str, *, ff_expansion: int,
+                 ff_dropout: float, conv_kernel_size: int, conv_expansion: int, conv_dropout: float) -> None:
         super().__init__()
         for name in SUBLAYERS:  # state-dict order: scale_mhsa, bias_mhsa, scale_ff_mhsa, ...
             self.register_parameter(f"scale_{name}", nn.Parameter(torch.ones(1, 1, dim)))
@@ -198,7 +198,7 @@ def encoder_from_cfg(cfg: SimpleNamespace, make_attention: Callable[[], nn.Modul
     blocks = []
     for _ in range(cfg.num_layers):
         attention = make_attention()
-        blocks.append(SqueezeformerBlock(cfg.encoder_dim, attention, attention_name, cfg.ff_expansion,
-                                         cfg.ff_dropout, cfg.conv_kernel_size, cfg.conv_expansion,
-                                         cfg.conv_dropout))
+        blocks.append(SqueezeformerBlock(
+            cfg.encoder_dim, attention, attention_name, ff_expansion=cfg.ff_expansion, ff_dropout=cfg.ff_dropout,
+            conv_kernel_size=cfg.conv_kernel_size, conv_expansion=cfg.conv_expansion, conv_dropout=cfg.conv_dropout))
     return SqueezeformerEncoder(blocks)

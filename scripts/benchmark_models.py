@@ -35,7 +35,8 @@ from configs import load_config
 from data.landmarks import N_LANDMARKS
 from data.tokenizer import EOS_ID, tokenize
 from models import build_model
-from models.attention import LlamaAttention, merge_heads, split_heads
+from models.attention import merge_heads, split_heads
+from models.llama_attention import LlamaAttention
 from models.decoding import greedy_generate, greedy_generate_cached
 from models.norms import MaskedBatchNorm1d
 from models.rel_attention import RelativeMultiHeadAttention, relative_shift
