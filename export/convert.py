@@ -22,7 +22,7 @@ from export.litert import MAX_MODEL_BYTES, SIGNATURE_KEY, VARIABLE_OPS, check_mo
 from common.run_layout import INFERENCE_ARGS_NAME, PARITY_JSON, SAVED_MODEL_NAME, TFLITE_NAME  # noqa: E402
 from export.thresholds import Thresholds, config_thresholds  # noqa: E402
 from inference.tflite_graph import InferenceModule, build_inference_module  # noqa: E402
-from models.keras.net import Net  # noqa: E402
+from models.keras.mdl_2_pt import Net  # noqa: E402
 from models.keras.port import port_weights  # noqa: E402
 
 # The export's entries, swapped in together in this order (model.tflite, what Kaggle runs, last); the report is

@@ -25,7 +25,7 @@ from export.scoring import fold_rows
 from inference.torch_graph import predict_sequence, prepare_frames
 from models.feature_extractor import normalize_parts as torch_normalize_parts
 from inference.tflite_graph import InferenceModule
-from models.keras.net import Net, normalize_parts
+from models.keras.mdl_2_pt import Net, normalize_parts
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 LONG_SEQUENCE: int = 800  # frames of the report's longest input (resized to max_len)

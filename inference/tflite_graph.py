@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from data.landmarks import COORDS, N_LANDMARKS
 from data.tokenizer import DUMMY_PHRASE, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, encode
-from models.keras.net import Net, normalize_parts
+from models.keras.mdl_2_pt import Net, normalize_parts
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 N_COLUMNS: int = len(COORDS) * N_LANDMARKS  # 390 selected columns

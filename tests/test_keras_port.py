@@ -12,7 +12,7 @@ from export.parity import (compare_all, graph_outputs, module_parity, parity_len
                            torch_outputs)
 from inference.torch_graph import predict_sequence  # noqa: E402
 from inference.tflite_graph import build_inference_module  # noqa: E402
-from models.keras.net import Net  # noqa: E402
+from models.keras.mdl_2_pt import Net  # noqa: E402
 from models.keras.port import PortError, port_weights  # noqa: E402
 from tests.export_helpers import raw_frames, random_net, tiny_cfg  # noqa: E402
 
