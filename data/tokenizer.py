@@ -49,6 +49,10 @@ def encode(phrase: str) -> list[int]:
     return [CHAR_TO_ID[c] for c in phrase]
 
 
+# The dummy phrase's ids, computed once: the fallback's one-hot rows in both inference graphs (inference/).
+DUMMY_PHRASE_IDS: tuple[int, ...] = tuple(encode(DUMMY_PHRASE))
+
+
 def tokenize(phrase: str) -> tuple[np.ndarray, np.ndarray]:
     """Labels of SPEC §2: first 32 ids + EOS, right-padded with PAD to 33; attention mask 1 on used positions."""
     ids = encode(phrase)[:MAX_PHRASE_CHARS] + [EOS_ID]

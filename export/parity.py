@@ -25,7 +25,8 @@ from export.scoring import fold_rows
 from inference.torch_graph import predict_sequence, prepare_frames
 from models.feature_extractor import normalize_parts as torch_normalize_parts
 from inference.tflite_graph import InferenceModule
-from models.keras.mdl_2_pt import Net, normalize_parts
+from models.keras.feature_extractor import normalize_parts
+from models.keras.mdl_2_pt import Net
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 LONG_SEQUENCE: int = 800  # frames of the report's longest input (resized to max_len)
@@ -78,7 +79,7 @@ def module_parity(torch_net: nn.Module, keras_net: Net, frames: np.ndarray, max_
     index = {name: torch.tensor(idx) for name, idx in keras_net.parts.items()}
     pt_parts = torch_normalize_parts(x, index)
     tf_parts = normalize_parts(tf.constant(x[0].numpy()), keras_net.parts)
-    diffs = {"normalize_parts": max(_max_abs(pt_parts[n][0], t) for n, t in zip(PART_NAMES, tf_parts))}
+    diffs = {"normalize_parts": max(_max_abs(pt_parts[n][0], tf_parts[n]) for n in PART_NAMES)}
     for name in ("",) + tuple(f"_{p}" for p in PART_NAMES):
         pt_in = x if not name else pt_parts[name[1:]]
         pt_fe, tf_fe = getattr(torch_net, f"feature_extractor{name}"), getattr(keras_net, f"feature_extractor{name}")

@@ -20,15 +20,16 @@ import models.keras.tf_setup  # noqa: F401  (the TensorFlow set-up, before Tenso
 import tensorflow as tf
 
 from data.landmarks import COORDS, N_LANDMARKS
-from data.tokenizer import DUMMY_PHRASE, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, encode
-from models.keras.mdl_2_pt import Net, normalize_parts
+from data.tokenizer import DUMMY_PHRASE_IDS, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE
+from models.keras.feature_extractor import normalize_parts
+from models.keras.mdl_2_pt import Net
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
 
 N_COLUMNS: int = len(COORDS) * N_LANDMARKS  # 390 selected columns
 SIGNATURE_KEY: str = "serving_default"
 INPUT_NAME: str = "inputs"
 OUTPUT_NAME: str = "outputs"
-N_DUMMY_ROWS: int = len(DUMMY_PHRASE)
+N_DUMMY_ROWS: int = len(DUMMY_PHRASE_IDS)
 
 
 def preprocess(frames: tf.Tensor, max_len: int) -> tf.Tensor:
@@ -52,8 +53,8 @@ def preprocess(frames: tf.Tensor, max_len: int) -> tf.Tensor:
 
 
 def dummy_rows() -> tf.Tensor:
-    """One-hot rows of the dummy phrase (SPEC §7)."""
-    return tf.one_hot(encode(DUMMY_PHRASE), VOCAB_SIZE)
+    """One-hot rows of the dummy phrase (SPEC §7). Twin of `inference.torch_graph.dummy_rows`."""
+    return tf.one_hot(list(DUMMY_PHRASE_IDS), VOCAB_SIZE)
 
 
 class InferenceModule(tf.Module):

@@ -21,7 +21,7 @@ from torch import nn
 
 from data.landmarks import SELECTED_LANDMARKS
 from data.preprocessing import normalize_sequence
-from data.tokenizer import DUMMY_PHRASE, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, decode, encode
+from data.tokenizer import DUMMY_PHRASE_IDS, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, decode
 from models import build_model
 from models.checkpoint import load_state_dict_file, load_weights
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
@@ -48,8 +48,8 @@ class Prediction:
 
 
 def dummy_rows() -> np.ndarray:
-    """One-hot rows of the dummy phrase."""
-    return np.eye(VOCAB_SIZE, dtype=np.float32)[encode(DUMMY_PHRASE)]
+    """One-hot rows of the dummy phrase. Twin of `inference.tflite_graph.dummy_rows`."""
+    return np.eye(VOCAB_SIZE, dtype=np.float32)[list(DUMMY_PHRASE_IDS)]
 
 
 def load_models(cfg: SimpleNamespace, checkpoints: list[str | Path],

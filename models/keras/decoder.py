@@ -1,4 +1,6 @@
-"""Keras twin of the forward decoder (HF Speech2TextDecoder + lm_head, SPEC §5.2) with a fixed-size KV cache.
+"""Keras twin of models/decoder.py: the forward decoder (HF Speech2TextDecoder + lm_head, SPEC §5.2) with a
+fixed-size KV cache. Classes and attribute names are the PyTorch module's; `POSITION_TABLE_EXTRA_ROWS` is imported
+from it.
 
 One code path serves teacher-forced decoding (parity checks) and single-token cached steps (the TFLite
 greedy loop): a decoder layer receives its self-attention keys/values either for the whole sequence or as a
@@ -8,26 +10,28 @@ tokens (L,), hidden states (L, D), keys/values (H, S, dh).
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import keras
 import tensorflow as tf
 
 from data.tokenizer import PAD_ID, VOCAB_SIZE
+from models.attention import head_dim
+from models.decoder import POSITION_TABLE_EXTRA_ROWS
+from models.keras.attention import MASKED_SCORE, attend, merge_heads, split_heads
 from models.keras.layers import built, dense, layer_norm
-from models.keras.squeezeformer import attend, merge_heads, split_heads
 
-MASKED_SCORE: float = -1e9  # additive attention bias of hidden keys (softmax weight exactly 0 in fp32)
 POSITION_OFFSET: int = PAD_ID + 1  # HF Speech2Text: position of the i-th non-pad token is padding_idx + i
-EXTRA_POSITIONS: int = 2  # HF Speech2Text allocates max_target_positions + 2 table rows
 
 
-class Speech2TextAttention(keras.layers.Layer):
-    """BART attention: q/k/v/out projections with bias, q scaled by dh^-0.5, no dropout at inference."""
+class BartAttention(keras.layers.Layer):
+    """BART attention: q/k/v/out projections with bias, q scaled by dh^-0.5, no dropout at inference. Twin of
+    `models.decoder.BartAttention`."""
 
     def __init__(self, dim: int, num_heads: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_heads = num_heads
-        self.head_dim = dim // num_heads
+        self.head_dim = head_dim(dim, num_heads, "encoder_dim / decoder_heads")
         self.k_proj = dense(dim, dim)
         self.v_proj = dense(dim, dim)
         self.q_proj = dense(dim, dim)
@@ -43,14 +47,15 @@ class Speech2TextAttention(keras.layers.Layer):
         return self.out_proj(merge_heads(attend(q, keys, values, bias)))
 
 
-class Speech2TextDecoderLayer(keras.layers.Layer):
-    """Pre-LN layer: self-attention, cross-attention, ReLU FFN, each with a residual."""
+class DecoderLayer(keras.layers.Layer):
+    """Pre-LN layer: self-attention, cross-attention, ReLU FFN, each with a residual. Twin of
+    `models.decoder.DecoderLayer`."""
 
     def __init__(self, dim: int, num_heads: int, ffn_dim: int, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.self_attn = Speech2TextAttention(dim, num_heads)
+        self.self_attn = BartAttention(dim, num_heads)
         self.self_attn_layer_norm = layer_norm(dim)
-        self.encoder_attn = Speech2TextAttention(dim, num_heads)
+        self.encoder_attn = BartAttention(dim, num_heads)
         self.encoder_attn_layer_norm = layer_norm(dim)
         self.fc1 = dense(dim, ffn_dim)
         self.fc2 = dense(ffn_dim, dim)
@@ -75,8 +80,9 @@ class Speech2TextDecoderLayer(keras.layers.Layer):
         return h, (keys, values)
 
 
-class SinusoidalPositions(keras.layers.Layer):
-    """The (max_positions + 2, D) sinusoidal table, a ported weight (`embed_positions.weights` in PyTorch)."""
+class SinusoidalPositionalEmbedding(keras.layers.Layer):
+    """The (max_positions + 2, D) sinusoidal table, a ported weight (`embed_positions.weights` in PyTorch). Twin of
+    `models.decoder.SinusoidalPositionalEmbedding`."""
 
     # `weights` is a reserved Keras property: the PyTorch tensor of that name is stored as `table`.
     TORCH_NAME_ALIASES = {"weights": "table"}
@@ -91,15 +97,16 @@ class SinusoidalPositions(keras.layers.Layer):
 
 
 class Speech2TextDecoder(keras.layers.Layer):
-    """Token embedding * sqrt(D) + sinusoidal positions -> layers -> final LayerNorm."""
+    """Token embedding * sqrt(D) + sinusoidal positions -> layers -> final LayerNorm. Twin of
+    `models.decoder.Speech2TextDecoder`."""
 
     def __init__(self, dim: int, num_layers: int, num_heads: int, ffn_dim: int, max_positions: int,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.embed_scale = math.sqrt(dim)
         self.embed_tokens = built(keras.layers.Embedding(VOCAB_SIZE, dim), (None,))
-        self.embed_positions = SinusoidalPositions(max_positions + EXTRA_POSITIONS, dim)
-        self.layers = [Speech2TextDecoderLayer(dim, num_heads, ffn_dim) for _ in range(num_layers)]
+        self.embed_positions = SinusoidalPositionalEmbedding(max_positions + POSITION_TABLE_EXTRA_ROWS, dim)
+        self.layers = [DecoderLayer(dim, num_heads, ffn_dim) for _ in range(num_layers)]
         self.layer_norm = layer_norm(dim)
 
     def call(self, ids: tf.Tensor, position_embeddings: tf.Tensor, cross_kvs: list, self_bias: tf.Tensor,
@@ -113,8 +120,9 @@ class Speech2TextDecoder(keras.layers.Layer):
         return self.layer_norm(h), new_caches
 
 
-def hf_position_ids(ids: tf.Tensor) -> tf.Tensor:
-    """HF `create_position_ids_from_input_ids`: PAD_ID + running count of non-pad tokens; pads get PAD_ID."""
+def position_ids(ids: tf.Tensor) -> tf.Tensor:
+    """PAD_ID + running count of non-pad tokens; pads get PAD_ID (HF `create_position_ids_from_input_ids`). Twin
+    of `models.decoder.position_ids`."""
     not_pad = tf.cast(tf.not_equal(ids, PAD_ID), ids.dtype)
     return tf.cumsum(not_pad) * not_pad + PAD_ID
 
@@ -125,8 +133,10 @@ def causal_bias(length: tf.Tensor) -> tf.Tensor:
     return (ones - tf.linalg.band_part(ones, -1, 0)) * MASKED_SCORE
 
 
-class Decoder(keras.layers.Layer):
-    """The forward decoder wrapper: `decoder` (Speech2TextDecoder) + `lm_head` (Linear D -> 63, no bias)."""
+class TransformerDecoder(keras.layers.Layer):
+    """The forward decoder wrapper: `decoder` (Speech2TextDecoder) + `lm_head` (Linear D -> 63, no bias). Twin of
+    `models.decoder.TransformerDecoder` (the dropout and init settings are left out: the twin only runs inference).
+    """
 
     def __init__(self, dim: int, num_layers: int, num_heads: int, ffn_dim: int, max_positions: int,
                  **kwargs) -> None:
@@ -134,13 +144,19 @@ class Decoder(keras.layers.Layer):
         self.decoder = Speech2TextDecoder(dim, num_layers, num_heads, ffn_dim, max_positions)
         self.lm_head = dense(dim, VOCAB_SIZE, use_bias=False)
 
+    @classmethod
+    def from_cfg(cls, cfg: SimpleNamespace) -> TransformerDecoder:
+        """Decoder of width `cfg.encoder_dim` with the `cfg.decoder_*` settings, as the PyTorch `from_cfg`."""
+        return cls(cfg.encoder_dim, cfg.decoder_layers, cfg.decoder_heads, cfg.decoder_ffn_dim,
+                   cfg.decoder_max_positions)
+
     def cross_key_values(self, enc: tf.Tensor) -> list[tuple[tf.Tensor, tf.Tensor]]:
         """Encoder keys/values (H, T, dh) of every layer's cross-attention, computed once per sequence."""
         return [layer.encoder_attn.key_values(enc) for layer in self.decoder.layers]
 
     def call(self, ids: tf.Tensor, enc: tf.Tensor) -> tf.Tensor:
         """Teacher-forced logits (L, 63) for decoder inputs ids (L,) over encoder states enc (T, D)."""
-        positions = self.decoder.embed_positions(hf_position_ids(ids))
+        positions = self.decoder.embed_positions(position_ids(ids))
         h, _ = self.decoder(ids, positions, self.cross_key_values(enc), causal_bias(tf.shape(ids)[0]))
         return self.lm_head(h)
 

@@ -42,14 +42,3 @@ def swish(x: tf.Tensor) -> tf.Tensor:
     """x * sigmoid(x) (Swish / SiLU)."""
     return x * tf.sigmoid(x)
 
-
-class ConvWrapper(keras.layers.Layer):
-    """Holds one convolution as attribute `conv`, mirroring PyTorch wrappers such as `pw_conv_1.conv`."""
-
-    def __init__(self, conv: keras.layers.Layer, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.conv = conv
-        self.built = conv.built
-
-    def call(self, x: tf.Tensor) -> tf.Tensor:
-        return self.conv(x)
