@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from data.kernels import affine_xy_, fill_columns_
+from data.numba_kernels import affine_xy_, fill_columns_
 from data.landmarks import finger_groups, part_indices
 from data.preprocessing import ArrayOrTensor, as_numpy, frame_columns, frame_view, nearest_indices, resize_time
 

@@ -7,20 +7,20 @@ The public functions take a numpy array or a CPU tensor and return tensors; each
 over a numpy core (`*_array`) that the datasets call directly. The arrays are small (about 60k floats),
 where torch's per-op overhead dominates; numpy is fastest when an operation's innermost loop runs over
 many elements, so landmark gathers and fills work on the `(T, 390)` frame view (`frame_columns`) rather
-than on the trailing axis of 3 coordinates, and the multi-pass hot spots are fused loops in `data.kernels`.
+than on the trailing axis of 3 coordinates, and the multi-pass hot spots are fused loops in `data.numba_kernels`.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from data.kernels import nearest_segment_indices, normalize_into
+from data.numba_kernels import nearest_segment_indices, normalize_into
 from data.landmarks import COORDS, N_LANDMARKS
 
 N_COORDS: int = len(COORDS)  # 3: x, y, z
 N_COLUMNS: int = N_COORDS * N_LANDMARKS  # 390 columns of a preprocessed npy file
 X_COORD: int = COORDS.index("x")
-assert X_COORD == 0, "data.kernels.normalize_into negates coordinate 0 when mirroring"
+assert X_COORD == 0, "data.numba_kernels.normalize_into negates coordinate 0 when mirroring"
 
 ArrayOrTensor = np.ndarray | torch.Tensor
 
@@ -47,7 +47,7 @@ def normalize_array(x: np.ndarray, flip_array: np.ndarray | None = None) -> np.n
 
     With `flip_array`, also mirrors the result (equal to `flip(normalize_sequence(x), flip_array)`: the
     statistics pool all landmarks, so they do not change under the landmark permutation); the datasets
-    use this to flip for free inside the final layout change. One fused loop (`data.kernels`).
+    use this to flip for free inside the final layout change. One fused loop (`data.numba_kernels`).
     """
     if x.ndim != 2 or x.shape[1] != N_COLUMNS:
         raise ValueError(f"expected a (T, {N_COLUMNS}) landmark array, got shape {x.shape}")
