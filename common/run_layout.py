@@ -1,7 +1,7 @@
 """The run folder layout: every file name a training run or an export writes or looks for, in one place.
 
 Named `run_layout` (not `paths` or `checkpointing`) because it owns the *layout* of a run folder and nothing else:
-`training/checkpointing.py` reads and writes checkpoints, `export/` converts, `scripts/run_demo.py` lists the
+`training/resume.py` reads the resume state, `export/` converts, `scripts/run_demo.py` lists the
 files each step must produce; they all spell names through here. It lives in `common/` and imports neither torch
 nor TensorFlow, so scoring, predict and the demo driver can use it cheaply.
 

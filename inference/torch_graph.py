@@ -23,9 +23,8 @@ from data.landmarks import SELECTED_LANDMARKS
 from data.preprocessing import normalize_sequence
 from data.tokenizer import DUMMY_PHRASE_IDS, EOS_ID, MAX_DECODE_STEPS, SOS_ID, VOCAB_SIZE, decode
 from models import build_model
-from models.checkpoint import load_state_dict_file, load_weights
+from models.weights import load_state_dict_file, load_weights, safe_load
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
-from training.checkpointing import safe_load
 
 SHORT, LOW_CONFIDENCE = "short", "low_confidence"  # reasons for the dummy phrase
 

@@ -106,14 +106,14 @@ def test_2_crafted_resume_file_does_not_run_code(tmp_path):
     from types import SimpleNamespace
 
     from common import run_layout as layout
-    from training import checkpointing as ckpt
+    from training.resume import load_resume
 
     cfg = SimpleNamespace(output_dir=str(tmp_path), fold=0, seed=1, ckpt_every_epochs=1)
     layout.run_dir(cfg).mkdir(parents=True)
     marker = tmp_path / "pwned"
     torch.save({"model": {}, "x": Exploit(marker)}, layout.resume_path(cfg))
     with pytest.raises(ValueError, match="resume_seed1.pth"):
-        ckpt.load_resume(cfg)
+        load_resume(cfg)
     assert not marker.exists()
 
 

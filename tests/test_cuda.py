@@ -11,7 +11,7 @@ import torch
 import train
 from configs import load_config
 from models import build_model
-from models.checkpoint import load_weights
+from models.weights import load_weights
 from scripts.benchmark_training import Batches, random_batch
 from tests.train_helpers import make_datamount, tiny_overrides
 from training.distributed import DistContext

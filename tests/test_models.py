@@ -18,7 +18,7 @@ from configs import load_config
 from data.landmarks import N_LANDMARKS, PART_NAMES, part_indices
 from data.tokenizer import EOS_ID, MASK_ID, MAX_PHRASE_LEN, PAD_ID, SOS_ID, tokenize
 from models import MODELS, build_model
-from models.checkpoint import load_state_dict_file, load_weights
+from models.weights import load_state_dict_file, load_weights
 from models.decoder import reversed_labels, shift_right
 from models.feature_extractor import FeatureExtractor
 from models.norms import MaskedBatchNorm1d

@@ -14,7 +14,7 @@ import torch
 from configs import load_config
 from data.tokenizer import decode
 from models import build_model
-from models.checkpoint import load_weights
+from models.weights import load_weights
 from models.decoding import generate_ids
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py

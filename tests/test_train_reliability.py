@@ -14,7 +14,7 @@ import train
 from common import run_layout as layout
 from common.errors import ExitCode
 from tests.train_helpers import make_datamount, tiny_overrides
-from training import checkpointing as ckpt
+from training.resume import RunLock
 from training.logger import read_metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -86,7 +86,7 @@ def test_5_changed_config_on_resume_is_refused_unless_allowed(mount, tmp_path, m
 @pytest.mark.slow
 def test_6_a_second_run_into_the_same_folder_is_refused(mount, tmp_path, capsys):
     cfg = train.parse_args(argv(mount, tmp_path))
-    with ckpt.RunLock(layout.lock_path(cfg)):
+    with RunLock(layout.lock_path(cfg)):
         code, err = cli(mount, tmp_path, capsys, epochs=1)
     assert code == ExitCode.CONFLICT and "in use by another run" in err and f"pid {os.getpid()}" in err
     assert not (tmp_path / "fold-1" / "config_seed3.json").exists()

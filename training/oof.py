@@ -12,7 +12,7 @@ from common.run_layout import VAL_DATA_GLOB, fold_dir
 from data.tokenizer import DUMMY_PHRASE, MAX_PHRASE_LEN
 from metrics.levenshtein import competition_score, damerau_score, per_sample_scores
 from postprocess.confidence_fallback import decode_batch
-from training.checkpointing import safe_load
+from models.weights import safe_load
 
 SUPPLEMENTAL_SCORE = 0.5  # NOTE(original): get_train_folded_oof_supp.py gives every supplemental row score 0.5
 
