@@ -1,4 +1,7 @@
-"""One training epoch and one validation pass of the original train.py (SPEC §6, §7)."""
+"""One training epoch and one validation pass of the original train.py (SPEC §6, §7).
+
+Scoring the validation outputs (post-processing, metrics) is metrics/validation.py.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -7,14 +10,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import pandas as pd
 import torch
 from tqdm import tqdm
 
 from common.errors import DivergedError
-from data.tokenizer import DUMMY_PHRASE
-from metrics.levenshtein import all_scores
-from postprocess.confidence_fallback import POST_PROCESSORS, decode_batch
+# Re-exported only for train.py (another change in flight owns it): drop once it imports metrics.validation.
+from metrics.validation import dummy_baseline, format_metrics, score_predictions  # noqa: F401
+from postprocess.confidence_fallback import decode_batch
 from training.distributed import DistContext, all_gather_objects, gather_in_order, unwrap
 from training.logger import RunLogger
 from training.optim import clip_gradients, step_scheduler
@@ -158,36 +160,3 @@ def validate(model: torch.nn.Module, loader, precision: Precision, ctx: DistCont
     if ctx.distributed:
         scalars = {k: torch.cat([s[k] for s in all_gather_objects(scalars, ctx)]) for k in scalars}
     return {**samples, **scalars}
-
-
-def truths_of(val_df: pd.DataFrame) -> list[str]:
-    """Ground-truth phrases of the validation frame, in prediction order."""
-    return val_df["phrase"].astype(str).tolist()
-
-
-def dummy_baseline(val_df: pd.DataFrame) -> dict[str, float]:
-    """Both metrics when every prediction is the dummy phrase: the floor a trained model must beat."""
-    truths = truths_of(val_df)
-    return all_scores(truths, [DUMMY_PHRASE] * len(truths), suffix="_dummy")
-
-
-def score_predictions(val_data: dict[str, torch.Tensor], val_df: pd.DataFrame, cfg: SimpleNamespace) -> dict:
-    """Post-process (cfg.post_process) and score with both metrics: score_lev / score_dl, raw and `_pp`.
-
-    `score_lev` is the official competition metric (Levenshtein), `score_dl` the original's metric_1
-    (Damerau-Levenshtein). NOTE(original): pp_1 edited val_data in place after saving (Q26); here it does not.
-    """
-    if cfg.post_process not in POST_PROCESSORS:
-        raise ValueError(f"cfg.post_process={cfg.post_process!r}; expected one of {tuple(POST_PROCESSORS)}")
-    truths = truths_of(val_df)
-    if len(truths) != len(val_data["generated_ids"]):
-        raise ValueError(f"{len(val_data['generated_ids'])} predictions for {len(truths)} validation rows")
-    preds, preds_pp = POST_PROCESSORS[cfg.post_process](val_data, cfg)
-    metrics = {**all_scores(truths, preds), **all_scores(truths, preds_pp, suffix="_pp")}
-    metrics["loss"] = float(val_data["loss"].mean())
-    return metrics
-
-
-def format_metrics(metrics: dict[str, float]) -> str:
-    """One line, e.g. 'loss 1.234 | score_lev 0.412 | score_dl 0.420 | ...'."""
-    return " | ".join(f"{k} {v:.4f}" for k, v in metrics.items())
