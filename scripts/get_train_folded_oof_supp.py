@@ -22,7 +22,7 @@ from common.errors import UsageError, run_cli
 from configs import load_config
 from data.datamount import DEFAULT_ROOT, Datamount, write_csv_atomic
 from data.tokenizer import read_character_map
-from training.oof import build_oof_table
+from training.round2_table import build_oof_table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

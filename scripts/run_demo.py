@@ -101,7 +101,7 @@ def training_steps() -> list[Step]:
                   parallel=True, labels=[f"fold{k}" for k in folds])
     oof = Step("oof", "OOF table: scripts/get_train_folded_oof_supp.py -C demo_1",
                [script("scripts/get_train_folded_oof_supp.py", "-C", "demo_1")],
-               ("scripts/get_train_folded_oof_supp.py", "training/oof.py"),
+               ("scripts/get_train_folded_oof_supp.py", "training/round2_table.py"),
                [DATAMOUNT / "train_folded_oof_supp.csv", DATAMOUNT / "train_folded_oof_supp_summary.json"])
     round2 = Step("round2", f"round 2: train.py -C demo_2 --fold -1 --seed S for S in {ROUND2_SEEDS}",
                   [script("train.py", "-C", "demo_2", "--fold", "-1", "--seed", str(s)) for s in ROUND2_SEEDS],

@@ -93,7 +93,7 @@ class Exploit:
 
 
 def test_2_crafted_val_data_does_not_run_code(tmp_path):
-    from training.oof import predictions_of
+    from training.round2_table import predictions_of
 
     marker = tmp_path / "pwned"
     torch.save({"generated_ids": torch.zeros(1, 33, dtype=torch.long), "x": Exploit(marker)}, tmp_path / "v.pth")

@@ -82,7 +82,7 @@ class Ws:
         return self.shared[config]
 
     def oof_mount(self) -> Path:
-        from tests.test_oof import PREDS, make_mount
+        from tests.round2_helpers import PREDS, make_mount
         return make_mount(self.root / "oof", PREDS)
 
     def predict(self, *inputs: Path | str, more: tuple[str, ...] = ()) -> list[str]:

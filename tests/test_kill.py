@@ -120,7 +120,7 @@ def test_kill_training_and_resume_is_bit_identical(tmp_path):
 
 
 def test_kill_oof_and_rerun(tmp_path):
-    from tests.test_oof import PREDS, make_mount
+    from tests.round2_helpers import PREDS, make_mount
 
     rng = kill_rng()
     root = make_mount(tmp_path / "dm", PREDS)

@@ -1,4 +1,9 @@
-"""Out-of-fold quality scores of round 1 -> the round-2 training table (SPEC §8)."""
+"""Round-2 data preparation: round 1's out-of-fold quality scores -> the round-2 training table
+`train_folded_oof_supp.csv` (SPEC §8; run by scripts/get_train_folded_oof_supp.py, the original's script name).
+
+It reads a training run's outputs (`val_data_seed*.pth` through models.weights.safe_load), which is why it sits in
+training/ and not in data/ (data/ imports neither models nor training).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
