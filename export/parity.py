@@ -84,13 +84,11 @@ def module_parity(torch_net: nn.Module, keras_net: Net, frames: np.ndarray, max_
         pt_in = x if not name else pt_parts[name[1:]]
         pt_fe, tf_fe = getattr(torch_net, f"feature_extractor{name}"), getattr(keras_net, f"feature_extractor{name}")
         diffs[f"feature_extractor{name}"] = _max_abs(pt_fe(pt_in, valid)[0], tf_fe(tf.constant(pt_in[0].numpy())))
+    h, blocks = _encode_recording_blocks(torch_net, x, valid)
     cos, sin = torch_net.rope(x.shape[1])
-    h = torch_net.feature_extractor(x, valid) + torch.cat(
-        [getattr(torch_net, f"feature_extractor_{p}")(pt_parts[p], valid) for p in PART_NAMES], dim=-1)
-    for i, (pt_block, tf_block) in enumerate(zip(torch_net.encoder.blocks, keras_net.encoder.blocks)):
-        out = pt_block(h, valid, (cos, sin))
-        diffs[f"encoder.blocks.{i}"] = _max_abs(out[0], tf_block(tf.constant(h[0].numpy()), cos[0, 0], sin[0, 0]))
-        h = out
+    for i, ((block_in, out), tf_block) in enumerate(zip(blocks, keras_net.encoder.blocks)):
+        tf_out = tf_block(tf.constant(block_in[0].numpy()), cos[0, 0], sin[0, 0])
+        diffs[f"encoder.blocks.{i}"] = _max_abs(out[0], tf_out)
     enc_tf = keras_net.encode(tf.constant(x[0].numpy()))
     diffs["encoder (whole)"] = _max_abs(h[0], enc_tf)
     diffs["aux_fc"] = _max_abs(torch_net.aux_fc(h[:, 0])[0], keras_net.aux_logits(tf.constant(h[0].numpy())))
@@ -100,6 +98,24 @@ def module_parity(torch_net: nn.Module, keras_net: Net, frames: np.ndarray, max_
                                                  keras_net.decoder(tf.constant(ids[0].numpy()), enc))
     diffs["decoder (cached steps)"] = _cached_step_parity(torch_net, keras_net, h, valid, enc)
     return diffs
+
+
+def _encode_recording_blocks(torch_net: nn.Module, x: torch.Tensor,
+                             valid: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """`torch_net.encode(x, valid)` and the (input, output) of every encoder block on the way (forward hooks), so
+    that each Keras block is compared on the PyTorch block's own input without re-stating `Net.encode`."""
+    blocks: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def record(module: nn.Module, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
+        blocks.append((args[0] if args else kwargs["x"], out))
+
+    hooks = [block.register_forward_hook(record, with_kwargs=True) for block in torch_net.encoder.blocks]
+    try:
+        h = torch_net.encode(x, valid)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return h, blocks
 
 
 def _cached_step_parity(torch_net: nn.Module, keras_net: Net, h: torch.Tensor, valid: torch.Tensor,
