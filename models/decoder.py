@@ -21,6 +21,7 @@ from torch import nn
 
 from data.tokenizer import MASK_ID, PAD_ID, SOS_ID, VOCAB_SIZE
 from models.attention import head_dim, key_padding_bias, merge_heads, split_heads
+from models.fused import Dropout
 
 POSITION_TABLE_EXTRA_ROWS: int = 2  # HF Speech2Text allocates max_target_positions + 2 rows ("offset")
 SINUSOID_BASE: float = 10000.0
@@ -94,8 +95,8 @@ class DecoderLayer(nn.Module):
     def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float, attention_dropout: float,
                  activation_dropout: float) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.activation_dropout = nn.Dropout(activation_dropout)
+        self.dropout = Dropout(dropout)
+        self.activation_dropout = Dropout(activation_dropout)
         self.self_attn = BartAttention(dim, num_heads, attention_dropout)
         self.self_attn_layer_norm = nn.LayerNorm(dim)
         self.encoder_attn = BartAttention(dim, num_heads, attention_dropout)
@@ -143,7 +144,7 @@ class Speech2TextDecoder(nn.Module):
     def __init__(self, dim: int, num_layers: int, num_heads: int, ffn_dim: int, max_positions: int,
                  dropout: float, attention_dropout: float, activation_dropout: float) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.embed_scale = math.sqrt(dim)
         self.embed_tokens = nn.Embedding(VOCAB_SIZE, dim, padding_idx=PAD_ID)
         self.embed_positions = SinusoidalPositionalEmbedding(max_positions + POSITION_TABLE_EXTRA_ROWS, dim, PAD_ID)

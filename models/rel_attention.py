@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.attention import head_dim, key_padding_bias, merge_heads, split_heads
+from models.fused import Affine, Dropout, affine_linear
 
 SINUSOID_BASE: float = 10000.0
 
@@ -71,11 +72,18 @@ class RelativeMultiHeadAttention(nn.Module):
         self.v_bias = nn.Parameter(nn.init.xavier_uniform_(torch.empty(num_heads, self.head_dim)))
         self.out_proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor, pos_embedding: torch.Tensor) -> torch.Tensor:
-        """x `(B, L, D)`, valid `(B, L)` bool, pos_embedding `(1, 2L-1, D)` -> `(B, L, D)`."""
-        q = split_heads(self.query_proj(x), self.num_heads)
-        k = split_heads(self.key_proj(x), self.num_heads)
-        v = split_heads(self.value_proj(x), self.num_heads)
+    def forward(self, x: torch.Tensor, valid: torch.Tensor, pos_embedding: torch.Tensor,
+                pre: Affine | None = None) -> torch.Tensor:
+        """x `(B, L, D)`, valid `(B, L)` bool, pos_embedding `(1, 2L-1, D)` -> `(B, L, D)`.
+
+        `pre = (scale, shift)`: the input is `x * scale + shift` (folded into the projections, `affine_linear`);
+        q, k and v come from one GEMM.
+        """
+        batch, length, dim = x.shape
+        projections = (self.query_proj, self.key_proj, self.value_proj)
+        qkv = affine_linear(x, torch.cat([m.weight for m in projections]), torch.cat([m.bias for m in projections]),
+                            pre).view(batch, length, 3, self.num_heads, self.head_dim)
+        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
         p = split_heads(self.pos_proj(pos_embedding.to(x.dtype)), self.num_heads)  # (1, H, 2L-1, dh)
         p = F.pad(p, (0, 0, 0, 1))  # one zero row: lets relative_shift work on views only
         pos_scores = relative_shift((q + self.v_bias[:, None].to(q.dtype)) @ p.transpose(-1, -2))
@@ -93,10 +101,10 @@ class MultiHeadedSelfAttentionModule(nn.Module):
         super().__init__()
         self.positional_encoding = RelPositionalEncoding(dim)
         self.attention = RelativeMultiHeadAttention(dim, num_heads, dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor,
-                rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None,
+                pre: Affine | None = None) -> torch.Tensor:
         """x `(B, L, D)`, valid `(B, L)` bool -> `(B, L, D)`; `rope` is ignored (relative positions instead)."""
         pos_embedding = self.positional_encoding(x.shape[1], x.device)
-        return self.dropout(self.attention(x, valid, pos_embedding))
+        return self.dropout(self.attention(x, valid, pos_embedding, pre))

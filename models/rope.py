@@ -27,3 +27,18 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate `x (B, H, L, dh)` by the tables of positions 0..L-1 (`cos`, `sin` broadcastable to it)."""
     return x * cos.to(x.dtype) + rotate_half(x) * sin.to(x.dtype)
+
+
+def interleave_index(num_heads: int, head_dim: int) -> torch.Tensor:
+    """Row order of a `(num_heads * head_dim, D)` q/k projection that puts each head's `rotate_half` pairs
+    `(i, i + head_dim/2)` next to each other: `[0, h, 1, h + 1, ...]` per head (h = head_dim/2), for `rotate_pairs`.
+    """
+    half = head_dim // 2
+    within = torch.stack((torch.arange(half), torch.arange(half) + half), dim=1).flatten()
+    return (torch.arange(num_heads)[:, None] * head_dim + within).flatten()
+
+
+def rotary_freqs(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """The `(..., L, head_dim)` cos/sin tables as complex unit numbers `(..., L, head_dim/2)` (`rotate_pairs`)."""
+    half = cos.shape[-1] // 2
+    return torch.complex(cos[..., :half].float(), sin[..., :half].float())

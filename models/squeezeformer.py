@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.fused import Affine, Dropout, affine_linear
 from models.norms import MaskedBatchNorm1d
 
 SUBLAYERS: tuple[str, ...] = ("mhsa", "ff_mhsa", "conv", "ff_conv")  # each gets scale_<name> / bias_<name>
@@ -27,11 +28,12 @@ class FeedForward(nn.Module):
         super().__init__()
         self.ffn1 = nn.Linear(dim, dim * expansion)
         self.ffn2 = nn.Linear(dim * expansion, dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., D) -> (..., D)."""
-        return self.dropout(self.ffn2(self.dropout(F.silu(self.ffn1(x)))))
+    def forward(self, x: torch.Tensor, pre: Affine | None = None) -> torch.Tensor:
+        """(..., D) -> (..., D); `pre = (scale, shift)`: the input is `x * scale + shift` (`affine_linear`)."""
+        h = F.silu(affine_linear(x, self.ffn1.weight, self.ffn1.bias, pre))
+        return self.dropout(self.ffn2(self.dropout(h)))
 
 
 def _conv_time_channels_last(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Tensor:
@@ -40,8 +42,12 @@ def _conv_time_channels_last(x: torch.Tensor, weight: torch.Tensor, padding: int
     oneDNN computes this forward and its input gradient accurately and ~2.5x faster than Conv1d on CPU; its
     WEIGHT gradient is not accurate (see `DepthwiseConvTime`), so autograd never differentiates this for weights.
     """
-    x4 = x.transpose(1, 2)[..., None].contiguous(memory_format=torch.channels_last)
-    return F.conv2d(x4, weight[..., None], None, padding=(padding, 0), groups=weight.shape[0])[..., 0].transpose(1, 2)
+    batch, frames, channels = x.shape
+    # (B, C, T, 1) with the strides PyTorch reads as channels-last (the unit axis' stride included), so the conv
+    # neither copies its input nor returns a channels-first output: both sides stay (B, T, C)-contiguous.
+    x4 = x.contiguous().as_strided((batch, channels, frames, 1), (frames * channels, 1, channels, channels))
+    out = F.conv2d(x4, weight[..., None], None, padding=(padding, 0), groups=weight.shape[0])
+    return out[..., 0].transpose(1, 2)
 
 
 def depthwise_weight_grad(x: torch.Tensor, grad_out: torch.Tensor, kernel_size: int) -> torch.Tensor:
@@ -121,7 +127,7 @@ class ConvModule(nn.Module):
         self.dw_conv = Conv1dWrapper(dim, dim, kernel_size, groups=dim, bias=False)
         self.bn = MaskedBatchNorm1d(dim)
         self.pw_conv_2 = Conv1dWrapper(dim, dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """x `(B, T, D)`, valid `(B, T)` bool -> `(B, T, D)` with padded frames zeroed."""
@@ -153,22 +159,30 @@ class SqueezeformerBlock(nn.Module):
         self.ff_conv = FeedForward(dim, ff_expansion, ff_dropout)
         self.ln_ff_conv = nn.LayerNorm(dim)
 
+    def affine(self, name: str) -> Affine:
+        """`(scale_<name>, bias_<name>)`: the learned pre-op `x * scale + bias` of sub-module `name`."""
+        return getattr(self, f"scale_{name}"), getattr(self, f"bias_{name}")
+
     def pre_op(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """`x * scale_<name> + bias_<name>` in the activation dtype."""
-        scale, bias = getattr(self, f"scale_{name}"), getattr(self, f"bias_{name}")
+        """`x * scale_<name> + bias_<name>` in the activation dtype (where it cannot be folded into a linear)."""
+        scale, bias = self.affine(name)
         return torch.addcmul(bias.to(x.dtype), x, scale.to(x.dtype))
 
     def norm_ff(self, x: torch.Tensor, ln: nn.LayerNorm, ff: FeedForward, ln_ff: nn.LayerNorm, name: str,
                 valid: torch.Tensor) -> torch.Tensor:
         """`LN_ff(LN(x) + FF(pre_op(LN(x))))` on valid rows; padded rows keep `x` (skip-pad semantics)."""
         v = ln(x)
-        v = ln_ff(v + ff(self.pre_op(v, name)))
+        v = ln_ff(v + ff(v, pre=self.affine(name)))
         return torch.where(valid[..., None], v.to(x.dtype), x)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor, rope: Rope | None = None) -> torch.Tensor:
-        """x `(B, L, D)`, valid `(B, L)` bool, rope tables for mdl_2's attention -> `(B, L, D)`."""
+        """x `(B, L, D)`, valid `(B, L)` bool, rope tables for mdl_2's attention -> `(B, L, D)`.
+
+        The pre-ops of the attention and the feed-forward modules are folded into their first linear layers;
+        the conv module's is applied here (its padded rows are zeroed between the pre-op and the linear).
+        """
         attention = self._modules[self.attention_name]
-        x = x + attention(self.pre_op(x, "mhsa"), valid, rope)
+        x = x + attention(x, valid, rope, pre=self.affine("mhsa"))
         x = self.norm_ff(x, self.ln_mhsa, self.ff_mhsa, self.ln_ff_mhsa, "ff_mhsa", valid)
         x = x + self.conv(self.pre_op(x, "conv"), valid)
         return self.norm_ff(x, self.ln_conv, self.ff_conv, self.ln_ff_conv, "ff_conv", valid)

@@ -1,27 +1,41 @@
-"""Speed of the PyTorch models: training step (forward + backward) and greedy decoding, on CPU or GPU.
+"""Speed and memory of the PyTorch models: training step (forward + backward) and greedy decoding, CPU or GPU.
 
-    python scripts/benchmark_models.py                       # cfg_2 and cfg_1, batch 8 x 384 frames, fp32
-    python scripts/benchmark_models.py --threads 1 --repeats 5 --configs cfg_2 --baseline
+    python scripts/benchmark_models.py                                  # cfg_2 and cfg_1, batch 8 x 384, 1 thread
+    python scripts/benchmark_models.py --baseline --rounds 5 --profile  # + ratio to the original-style model
+    python scripts/benchmark_models.py --baseline --memory              # + peak memory of a batch-32 step
+    python scripts/benchmark_models.py --device cuda --batch-size 32 --amp float16 --compile
 
-For each config and thread count: the time of one training step (`net(batch)` + `loss.backward()`, fp32,
-all frames valid) and of greedy decoding of the batch's encoder output with the original recompute-everything
-loop vs the KV-cached loop. Weights are random and the EOS row of the lm_head is zeroed (its logit 0 is never
-the maximum), so no row stops early and both decoders run all 33 steps (the worst case). Prints a table and
-writes `datamount/benchmarks/models.json`. Wall time is the headline number; CPU time (process time) is
-reported too because it is less sensitive to other load on a shared machine.
+For each config: the time of one training step (`net(batch)` + `loss.backward()`, all frames valid) and of
+greedy decoding of the batch's encoder output with the original recompute-everything loop vs the KV-cached loop.
+Weights are random and the EOS row of the lm_head is zeroed (its logit 0 is never the maximum), so no row stops
+early and both decoders run all 33 steps (the worst case). Prints tables and writes
+`datamount/benchmarks/models.json`. CPU time (process time) is the headline number on CPU (less sensitive to
+other load on a shared machine than wall time, which is reported too); on CUDA, wall time.
 
 `--baseline` also times an "original-style" variant of the same model: our modules with their hot spots
 re-stated the way SPEC §5.1 describes the original (masked BatchNorm and the skip-pad LN/FF via gather/scatter
-of the valid rows, channels-first Conv1d conv module, attention with an explicit (B, 1, L, L) masked_fill +
-softmax). It is an estimate of the original's speed under the same load, not the original code; its outputs
-are checked against ours before timing.
+of the valid rows, channels-first Conv1d conv module, attention with separate q/k/v projections, `rotate_half`
+rotary and an explicit (B, 1, L, L) masked_fill + softmax, the pre-op as its own pass, `nn.Dropout`). It is an
+estimate of the original's speed under the same load, not the original code; its outputs are checked against
+ours before timing. The two are timed in alternating rounds (ours, original-style, original-style, ours, ...)
+and the headline is the median of the per-round ratios.
+
+`--profile` prints torch.profiler's table of one step and the step's share of time in GEMM, attention and
+convolution kernels (`KERNEL_OPS`, inclusive time) — the part no elementwise fusion can remove.
+`--memory` measures the peak memory of one training step at `--memory-batch` (32, the original's batch): on CPU
+the peak resident set of a fresh process (`ru_maxrss`) minus its size before the step; on CUDA
+`max_memory_allocated`.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,11 +52,13 @@ from models import build_model
 from models.attention import merge_heads, split_heads
 from models.llama_attention import LlamaAttention
 from models.decoding import greedy_generate, greedy_generate_cached
+from models.fused import Dropout
 from models.norms import MaskedBatchNorm1d
 from models.rel_attention import RelativeMultiHeadAttention, relative_shift
 from models.rope import apply_rotary
 from models.squeezeformer import ConvModule, SqueezeformerBlock
 from common.atomic import write_json_atomic
+from common.malloc import keep_freed_memory
 
 DEFAULT_OUTPUT = Path("datamount/benchmarks/models.json")
 PHRASE = "the quick brown fox 1234"
@@ -108,12 +124,18 @@ def _explicit_softmax(q, k, v, valid: torch.Tensor, bias=None, fill: float | Non
     return merge_heads((probs if dropout is None else dropout(probs)) @ v)
 
 
-def _llama_full_mask(self: LlamaAttention, x: torch.Tensor, valid: torch.Tensor, rope) -> torch.Tensor:
+def _pre_op(x: torch.Tensor, pre) -> torch.Tensor:
+    return x if pre is None else x * pre[0] + pre[1]
+
+
+def _llama_full_mask(self: LlamaAttention, x: torch.Tensor, valid: torch.Tensor, rope, pre=None) -> torch.Tensor:
+    x = _pre_op(x, pre)
     q, k, v = (split_heads(proj(x), self.num_heads) for proj in (self.q_proj, self.k_proj, self.v_proj))
     return self.o_proj(_explicit_softmax(apply_rotary(q, *rope), apply_rotary(k, *rope), v, valid))
 
 
-def _relative_full_mask(self: RelativeMultiHeadAttention, x, valid, pos_embedding) -> torch.Tensor:
+def _relative_full_mask(self: RelativeMultiHeadAttention, x, valid, pos_embedding, pre=None) -> torch.Tensor:
+    x = _pre_op(x, pre)
     q, k, v = (split_heads(proj(x), self.num_heads) for proj in (self.query_proj, self.key_proj, self.value_proj))
     p = F.pad(split_heads(self.pos_proj(pos_embedding), self.num_heads), (0, 0, 0, 1))
     pos = relative_shift((q + self.v_bias[:, None]) @ p.transpose(-1, -2)) / self.head_dim ** 0.5
@@ -128,7 +150,12 @@ def _skip_pad_gather(self: SqueezeformerBlock, x, ln, ff, ln_ff, name: str, vali
     return _scatter_valid(x, valid, packed)
 
 
+def _torch_dropout(self: Dropout, x: torch.Tensor) -> torch.Tensor:
+    return F.dropout(x, self.p, self.training)
+
+
 BASELINE_METHODS = {MaskedBatchNorm1d: ("forward", _bn_gather), ConvModule: ("forward", _conv_channels_first),
+                    Dropout: ("forward", _torch_dropout),
                     LlamaAttention: ("forward", _llama_full_mask),
                     RelativeMultiHeadAttention: ("forward", _relative_full_mask),
                     SqueezeformerBlock: ("norm_ff", _skip_pad_gather)}
@@ -156,33 +183,149 @@ def check_baseline(name: str, device: torch.device) -> float:
         return float((ours(batch, debug=True) - baseline(batch, debug=True))[valid].abs().max())
 
 
-def benchmark_config(name: str, args: argparse.Namespace, device: torch.device) -> dict[str, dict[str, float]]:
-    """Training-step and decoding timings of one config at the current thread setting."""
+# ---------------------------------------------------------------- measurements
+
+KERNEL_OPS: tuple[str, ...] = (  # leaf ops whose inclusive time is "GEMM, attention and convolution kernels"
+    "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv",
+    "aten::_scaled_dot_product_flash_attention_for_cpu", "aten::_scaled_dot_product_flash_attention_for_cpu_backward",
+    "aten::_flash_attention_forward", "aten::_flash_attention_backward", "aten::_efficient_attention_forward",
+    "aten::_efficient_attention_backward", "aten::mkldnn_convolution", "aten::convolution_backward",
+    "aten::cudnn_convolution", "aten::_slow_conv2d_forward", "aten::_slow_conv2d_backward")
+
+
+def build_pair(name: str, device: torch.device, baseline: bool) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """Ours (seed 0) and, if asked, the original-style variant with the same weights; both in train mode."""
     torch.manual_seed(0)
-    net = build_model(load_config(name)).to(device)
+    ours = build_model(load_config(name)).to(device).train()
+    if not baseline:
+        return ours, None
+    other = to_baseline(build_model(load_config(name)).to(device).train())
+    other.load_state_dict(ours.state_dict())
+    return ours, other
+
+
+def train_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], amp: str | None = None) -> Callable[[], None]:
+    """One forward + backward of `model` on `batch` (under autocast to `amp` if given)."""
+    device_type = batch["input"].device.type
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        with torch.autocast(device_type, dtype=getattr(torch, amp or "float32"), enabled=amp is not None):
+            loss = model(batch)["loss"]
+        loss.float().backward()
+    return step
+
+
+def alternating_rounds(ours: Callable[[], None], other: Callable[[], None], rounds: int, repeats: int,
+                       device: torch.device) -> dict:
+    """Time `ours` and `other` in alternating rounds (ours first in even rounds, last in odd ones).
+
+    Per round: `timed` of each (median of `repeats` steps) and the ratio other / ours of the headline measure
+    (CPU time on CPU, wall time on CUDA); the headline is the median of the per-round ratios.
+    """
+    key = "wall_median_s" if device.type == "cuda" else "cpu_median_s"
+    per_round = []
+    for r in range(rounds):
+        order = [("ours", ours), ("original_style", other)]
+        got = {label: timed(fn, repeats, device) for label, fn in (order if r % 2 == 0 else order[::-1])}
+        per_round.append({**got, "ratio": got["original_style"][key] / got["ours"][key]})
+    ratios = [r["ratio"] for r in per_round]
+    return {"measure": key, "rounds": per_round, "ratios": ratios, "median_ratio": statistics.median(ratios)}
+
+
+def profile_step(step: Callable[[], None], device: torch.device, rows: int = 25) -> dict:
+    """torch.profiler table of one step (after one warm-up step) and the share of time in `KERNEL_OPS`."""
+    from torch.profiler import ProfilerActivity, profile
+    step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    events = prof.key_averages()
+    time_attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    total = sum(getattr(e, time_attr) for e in events)
+    # inclusive CPU time of each kernel op (a kernel op never runs inside another one)
+    kernel = sum(e.cpu_time_total if device.type == "cpu" else getattr(e, time_attr)
+                 for e in events if e.key in KERNEL_OPS)
+    table = events.table(sort_by=time_attr, row_limit=rows, max_name_column_width=55)
+    return {"total_s": total / 1e6, "kernel_s": kernel / 1e6, "kernel_share": kernel / total, "table": table}
+
+
+def peak_memory(name: str, variant: str, batch_size: int, frames: int, device: torch.device) -> dict:
+    """Peak memory of one training step of `variant` ('ours' | 'original_style') at `batch_size`.
+
+    CPU: in a fresh process (this script with `--memory-child`), `ru_maxrss` after the step minus the resident
+    size before it (model, batch and libraries). CUDA: `max_memory_allocated` during the step, in this process.
+    """
+    if device.type == "cuda":
+        ours, other = build_pair(name, device, variant != "ours")
+        model = ours if variant == "ours" else other
+        batch = make_batch(batch_size, frames, device)
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        train_step(model, batch)()
+        torch.cuda.synchronize(device)
+        return {"peak_mb": torch.cuda.max_memory_allocated(device) / 2 ** 20,
+                "step_mb": (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20}
+    out = subprocess.run([sys.executable, __file__, "--memory-child", name, variant, str(batch_size), str(frames)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def memory_child(name: str, variant: str, batch_size: int, frames: int) -> None:
+    """`--memory-child`: one CPU training step in this fresh process; prints the JSON that `peak_memory` reads."""
+    torch.set_num_threads(1)
+    ours, other = build_pair(name, torch.device("cpu"), variant != "ours")
+    model = ours if variant == "ours" else other
+    batch = make_batch(batch_size, frames, torch.device("cpu"))
+    before = _rss_mb()
+    train_step(model, batch)()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_mb": peak, "step_mb": peak - before}))
+
+
+def benchmark_config(name: str, args: argparse.Namespace, device: torch.device) -> dict:
+    """Training-step and decoding timings of one config at the current thread setting (+ ratio, profile)."""
+    net, other = build_pair(name, device, args.baseline)
     batch = make_batch(args.batch_size, args.frames, device)
-
-    def train_step(model: torch.nn.Module) -> Callable[[], None]:
-        def step() -> None:
-            model.zero_grad(set_to_none=True)
-            model(batch)["loss"].backward()
-        return step
-
-    net.train()
-    results = {"train_step": timed(train_step(net), args.repeats, device)}
-    if args.baseline:
-        baseline = to_baseline(build_model(load_config(name)).to(device).train())
-        results["train_step_original_style"] = timed(train_step(baseline), args.repeats, device)
+    timings: dict[str, dict[str, float]] = {}
+    extra: dict = {}
+    if other is None:
+        timings["train_step"] = timed(train_step(net, batch, args.amp), args.repeats, device)
+    else:
+        rounds = alternating_rounds(train_step(net, batch, args.amp), train_step(other, batch, args.amp),
+                                    args.rounds, args.repeats, device)
+        extra["ratio"] = rounds
+        for label in ("ours", "original_style"):  # medians over the rounds
+            timings["train_step" + ("" if label == "ours" else "_original_style")] = {
+                k: statistics.median(r[label][k] for r in rounds["rounds"]) for k in rounds["rounds"][0][label]}
+    if args.compile:
+        compiled = torch.compile(net)
+        start = time.perf_counter()
+        train_step(compiled, batch, args.amp)()
+        extra["compile_s"] = time.perf_counter() - start
+        timings["train_step_compiled"] = timed(train_step(compiled, batch, args.amp), args.repeats, device)
+    if args.profile:
+        extra["profile"] = {"ours": profile_step(train_step(net, batch, args.amp), device)}
+        if other is not None:
+            extra["profile"]["original_style"] = profile_step(train_step(other, batch, args.amp), device)
     net.eval()
     valid = batch["input_mask"].bool()
     with torch.no_grad():
         net.decoder.lm_head.weight[EOS_ID] = 0.0  # decode every step (see the module docstring)
         encoder_out = net(batch, debug=True)
-        results["greedy_original"] = timed(lambda: greedy_generate(net.decoder, encoder_out, valid),
+        timings["greedy_original"] = timed(lambda: greedy_generate(net.decoder, encoder_out, valid),
                                            args.repeats, device)
-        results["greedy_cached"] = timed(lambda: greedy_generate_cached(net.decoder, encoder_out, valid),
+        timings["greedy_cached"] = timed(lambda: greedy_generate_cached(net.decoder, encoder_out, valid),
                                          args.repeats, device)
-    return results
+    return {"timings": timings, **extra}
 
 
 def thread_counts(spec: str) -> list[int]:
@@ -196,21 +339,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--configs", nargs="+", default=["cfg_2", "cfg_1"])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--frames", type=int, default=384)
-    parser.add_argument("--threads", default="1,all", help="comma-separated CPU thread counts; 'all' = every core")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", default="1", help="comma-separated CPU thread counts; 'all' = every core")
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per measurement (median)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda")
+    parser.add_argument("--amp", choices=["float16", "bfloat16"], help="autocast dtype of the training step")
     parser.add_argument("--baseline", action="store_true", help="also time the original-style stand-ins")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds ours / original-style")
+    parser.add_argument("--profile", action="store_true", help="profile table and GEMM/attention/conv share")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile(model)")
+    parser.add_argument("--memory", action="store_true", help="peak memory of one step at --memory-batch")
+    parser.add_argument("--memory-batch", type=int, default=32)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    keep_freed_memory()
+    if args.memory_child:
+        name, variant, batch_size, frames = args.memory_child
+        memory_child(name, variant, int(batch_size), int(frames))
+        return {}
     device = torch.device(args.device)
     report = {"settings": {"batch_size": args.batch_size, "frames": args.frames, "repeats": args.repeats,
-                           "dtype": "float32", "device": str(device), "torch": torch.__version__,
-                           "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-                           "load_average": os.getloadavg()}, "results": []}
+                           "rounds": args.rounds, "dtype": args.amp or "float32", "device": str(device),
+                           "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+                           "cpu_count": os.cpu_count(), "load_average": os.getloadavg()},
+              "results": [], "ratios": [], "profiles": [], "memory": []}
     if args.baseline:
         report["baseline_max_abs_diff"] = {name: check_baseline(name, device) for name in args.configs}
         print("original-style stand-ins vs ours, max |diff| of the encoder output:", report["baseline_max_abs_diff"])
@@ -218,10 +374,30 @@ def main(argv: list[str] | None = None) -> dict:
     for threads in thread_counts(args.threads):
         torch.set_num_threads(threads)
         for name in args.configs:
-            for measure, t in benchmark_config(name, args, device).items():
+            got = benchmark_config(name, args, device)
+            for measure, t in got["timings"].items():
                 report["results"].append({"config": name, "threads": threads, "measure": measure, **t})
                 print(f"{name:7s} {threads:7d} {measure:26s} {t['wall_min_s']:9.3f} {t['wall_median_s']:9.3f} "
                       f"{t['cpu_median_s']:9.3f}")
+            if "compile_s" in got:
+                print(f"{name:7s} {threads:7d} torch.compile time: {got['compile_s']:.1f} s")
+            if "ratio" in got:
+                r = got["ratio"]
+                report["ratios"].append({"config": name, "threads": threads, **r})
+                print(f"{name:7s} {threads:7d} original-style / ours ({r['measure']}): median "
+                      f"{r['median_ratio']:.2f}x, rounds " + ", ".join(f"{x:.2f}" for x in r["ratios"]))
+            for variant, prof in got.get("profile", {}).items():
+                report["profiles"].append({"config": name, "threads": threads, "variant": variant,
+                                           **{k: v for k, v in prof.items() if k != "table"}})
+                print(f"\n{name} ({variant}, {threads} thread(s)): {prof['kernel_share']:.1%} of "
+                      f"{prof['total_s']:.2f} s in GEMM/attention/conv kernels\n{prof['table']}")
+    if args.memory:
+        for name in args.configs:
+            for variant in ["ours"] + (["original_style"] if args.baseline else []):
+                mem = peak_memory(name, variant, args.memory_batch, args.frames, device)
+                report["memory"].append({"config": name, "variant": variant, "batch_size": args.memory_batch, **mem})
+                print(f"{name:7s} peak memory of a batch-{args.memory_batch} step ({variant}): "
+                      f"{mem['step_mb']:.0f} MB above the {mem['peak_mb'] - mem['step_mb']:.0f} MB before it")
     write_json_atomic(report, args.output)
     print(f"written {args.output}")
     return report

@@ -376,6 +376,16 @@ def test_benchmark_script_runs_and_baseline_is_the_same_maths(tmp_path):
     from scripts import benchmark_models
     output = tmp_path / "models.json"
     report = benchmark_models.main(["--configs", "cfg_1", "cfg_2", "--batch-size", "1", "--frames", "16",
-                                    "--threads", "1", "--repeats", "1", "--baseline", "--output", str(output)])
+                                    "--threads", "1", "--repeats", "1", "--rounds", "2", "--baseline", "--profile",
+                                    "--output", str(output)])
     assert output.is_file() and len(report["results"]) == 2 * 4
     assert max(report["baseline_max_abs_diff"].values()) < 1e-4
+    for ratio in report["ratios"]:  # one per config: both variants timed in each of the 2 alternating rounds
+        assert len(ratio["rounds"]) == 2 and ratio["median_ratio"] > 0
+        assert ratio["ratios"] == [r["original_style"]["cpu_median_s"] / r["ours"]["cpu_median_s"]
+                                   for r in ratio["rounds"]]
+    assert {(p["config"], p["variant"]) for p in report["profiles"]} == {
+        (c, v) for c in ("cfg_1", "cfg_2") for v in ("ours", "original_style")}
+    assert all(0 < p["kernel_s"] < p["total_s"] for p in report["profiles"])
+    memory = benchmark_models.peak_memory("cfg_2", "original_style", 2, 16, torch.device("cpu"))  # fresh process
+    assert memory["peak_mb"] > memory["step_mb"] > 0
