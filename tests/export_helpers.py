@@ -1,4 +1,5 @@
-"""Shared builders of the export tests: small configs, informative random weights, one cached TFLite export."""
+"""Shared builders of the export tests: informative random weights, one cached TFLite export, raw frames (the tiny
+config is tests/model_helpers.tiny_cfg)."""
 from __future__ import annotations
 
 import atexit
@@ -16,16 +17,8 @@ from torch import nn
 from configs import load_config
 from models import build_model
 
-TINY_OVERRIDES = {"encoder_dim": 32, "num_layers": 2, "conv_kernel_size": 7, "decoder_ffn_dim": 64, "max_len": 64}
 CONFIDENT_AUX_BIAS = 3.0  # sigmoid(3) = 0.95: the decoder branch runs
-
-
-def tiny_cfg() -> SimpleNamespace:
-    """cfg_2 with a 32-wide, 2-block encoder and 64-frame rotary tables."""
-    cfg = load_config("cfg_2")
-    for key, value in TINY_OVERRIDES.items():
-        setattr(cfg, key, value)
-    return cfg
+EXPORT_MAX_LEN = 64  # the export tests' tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN): 64-frame rotary tables
 
 
 @torch.no_grad()

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,8 @@ from data.datamount import Datamount
 from data.landmarks import SELECTED_COLUMNS
 from data.prepare import FileTask, PrepareError, WorkerDiedError, build_tasks, convert_file, prepare, run_tasks
 from scripts import prepare_data
-from tests.test_prepare import make_raw
+from tests.bad_input_helpers import in_thread
+from tests.raw_helpers import make_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 HANG_LIMIT_S = 60
@@ -42,24 +42,6 @@ def die_on_supplemental(task: FileTask):
     if "supplemental" in task.parquet:
         os.kill(os.getpid(), signal.SIGKILL)
     return convert_file(task)
-
-
-def in_thread(fn, timeout: float):
-    """fn() in a daemon thread; fails the test instead of hanging past `timeout` seconds."""
-    out: dict = {}
-
-    def target():
-        try:
-            out["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 -- handed to the test thread
-            out["error"] = e
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), f"hung for more than {timeout} s"
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def test_1_killed_worker_fails_fast_and_a_rerun_finishes(raw, tmp_path):
@@ -231,9 +213,10 @@ def test_8_file_id_outside_int64_is_rejected_with_the_row(raw, tmp_path):
 def test_7_pytorch_predictor_inf_input_and_nan_confidence():
     from data.tokenizer import DUMMY_PHRASE
     from inference.torch_graph import LOW_CONFIDENCE, predict_sequence
-    from tests.export_helpers import random_net, raw_frames, tiny_cfg
+    from tests.export_helpers import EXPORT_MAX_LEN, random_net, raw_frames
+    from tests.model_helpers import tiny_cfg
 
-    cfg = tiny_cfg()
+    cfg = tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN)
     net = random_net(cfg, 0)
     frames = raw_frames(40)
     bad = frames.copy()

@@ -16,9 +16,7 @@ import torch
 
 import train
 from common.errors import ExitCode
-from configs import load_config
 from data.landmarks import SELECTED_COLUMNS
-from models import build_model
 from scripts import (
     convert_cfg_2_to_tf_lite,
     get_train_folded_oof_supp,
@@ -27,8 +25,8 @@ from scripts import (
     prepare_data,
     score_tflite,
 )
+from tests.bad_input_helpers import Ws
 from tests.raw_helpers import make_raw
-from tests.train_helpers import make_datamount, tiny_overrides
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 W = len(SELECTED_COLUMNS)
@@ -36,58 +34,6 @@ ENTRY_POINTS: dict[str, Callable[[list[str]], int]] = {
     "train": train.cli, "prepare_data": prepare_data.main, "make_folds": make_folds.main,
     "get_train_folded_oof_supp": get_train_folded_oof_supp.main, "predict": predict.main,
     "score_tflite": score_tflite.main, "convert_cfg_2_to_tf_lite": convert_cfg_2_to_tf_lite.main}
-
-
-@dataclass
-class Ws:
-    """A fresh per-case folder with helpers that build (possibly broken) inputs inside it."""
-
-    root: Path
-    shared: dict
-
-    def mount(self):
-        return make_datamount(self.root / "dm")
-
-    def train(self, *more: str, mount=None, **extra) -> list[str]:
-        mount = mount or self.mount()
-        return ["-C", "demo_2", "--fold", "-1",
-                *tiny_overrides(mount, self.root / "out", train_df=mount.oof_supp, **extra), *more]
-
-    def npy(self, name: str, array) -> Path:
-        path = self.root / name
-        np.save(path, array, allow_pickle=True)
-        return path
-
-    def file(self, name: str, data: bytes | str) -> Path:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-        return path
-
-    def raw(self) -> Path:
-        make_raw(self.root / "raw")
-        return self.root / "raw"
-
-    def prepare(self, *more: str) -> list[str]:
-        return ["--raw", str(self.root / "raw"), "--datamount", str(self.root / "dmout"), "--quiet",
-                "--workers", "1", "--n-folds", "2", *more]
-
-    def checkpoint(self, config: str) -> Path:
-        """A saved random-weight model of `config` (cached across cases)."""
-        if config not in self.shared:
-            path = self.shared["dir"] / f"{config}.pth"
-            torch.manual_seed(0)
-            torch.save({"model": build_model(load_config(config)).state_dict()}, path)
-            self.shared[config] = path
-        return self.shared[config]
-
-    def oof_mount(self) -> Path:
-        from tests.round2_helpers import PREDS, make_mount
-        return make_mount(self.root / "oof", PREDS)
-
-    def predict(self, *inputs: Path | str, more: tuple[str, ...] = ()) -> list[str]:
-        return [*map(str, inputs), "-C", "demo_2", "--checkpoints", str(self.checkpoint("demo_2")),
-                "--out", str(self.root / "preds" / "p.csv"), *more]
 
 
 def edit_csv(path: Path, **changes) -> Path:

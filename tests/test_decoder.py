@@ -1,13 +1,16 @@
-"""Speech2Text-style decoder: position ids and table, cached step == teacher forcing, greedy decoders agree."""
+"""models/decoder.py and models/decoding.py: position ids and table, cached step == teacher forcing, greedy decoders
+agree, the decoder labels (shift, input masking, backward-decoder reversal)."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from data.tokenizer import EOS_ID, MASK_ID, MAX_DECODE_STEPS, MAX_PHRASE_LEN, PAD_ID, SOS_ID, VOCAB_SIZE
-from models.decoder import TransformerDecoder, position_ids, shift_right, sinusoidal_table
+from data.tokenizer import EOS_ID, MASK_ID, MAX_DECODE_STEPS, MAX_PHRASE_LEN, PAD_ID, SOS_ID, VOCAB_SIZE, tokenize
+from models.decoder import (TransformerDecoder, mask_decoder_inputs, position_ids, reversed_labels, shift_right,
+                            sinusoidal_table)
 from models.decoding import cut_at_first_eos, generate_ids, greedy_generate, greedy_generate_cached
 from tests.model_helpers import tiny_cfg
 
@@ -148,3 +151,22 @@ def test_teacher_forcing_is_causal_and_uses_shifted_labels():
         torch.testing.assert_close(decoder(enc, changed, valid)[:, :6], logits[:, :6])
     assert torch.equal(shift_right(labels)[:, 0], torch.full((6,), SOS_ID))
     assert torch.equal(shift_right(labels)[:, 1:], labels[:, :-1])
+
+
+def test_backward_labels_are_reversed_phrase_then_eos_padded_with_zero():
+    phrases = ["abc", "hello", "xy"]
+    ids = torch.tensor(np.stack([tokenize(p)[0] for p in phrases]))
+    mask = torch.tensor(np.stack([tokenize(p)[1] for p in phrases]))
+    expected = [[tokenize(p[::-1])[0][i] for i in range(len(p) + 1)] for p in phrases]
+    width = max(len(p) for p in phrases) + 1
+    expected = torch.tensor([row + [0] * (width - len(row)) for row in expected])
+    out = reversed_labels(ids, mask)
+    assert torch.equal(out, expected)
+    assert out[1, -1] == EOS_ID and out[0, 3:].tolist() == [EOS_ID, 0, 0]
+
+
+def test_decoder_masking_rate():
+    torch.manual_seed(0)
+    labels = torch.full((400, 33), 5)
+    rate = (mask_decoder_inputs(labels, 0.2) == MASK_ID).float().mean()
+    assert 0.18 < rate < 0.22

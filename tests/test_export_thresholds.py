@@ -14,7 +14,8 @@ from configs import load_config
 from data.tokenizer import DUMMY_PHRASE, decode
 from export.thresholds import Thresholds, trained_thresholds
 from postprocess.confidence_fallback import MIN_CONFIDENCE, MIN_FRAMES
-from tests.export_helpers import convert_argv, random_net, raw_frames, save_checkpoint, tiny_cfg
+from tests.export_helpers import EXPORT_MAX_LEN, convert_argv, random_net, raw_frames, save_checkpoint
+from tests.model_helpers import tiny_cfg
 
 SHORT_FRAMES = 18  # between the default MIN_FRAMES (15) and the raised threshold below
 RAISED_MIN_FRAMES = 20
@@ -76,7 +77,7 @@ def fallback_cases(net) -> list[tuple[np.ndarray, Thresholds, bool]]:
     dummy phrase; the defaults do not."""
     from inference.torch_graph import predict_sequence
 
-    cfg = tiny_cfg()
+    cfg = tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN)
     long, short = raw_frames(40, seed=1), raw_frames(SHORT_FRAMES, seed=2)
     confidence = predict_sequence([net], long, cfg.max_len).confidence
     assert 0.5 < confidence < 0.99  # random_net's confident aux head, far from both thresholds used below
@@ -94,7 +95,7 @@ def test_non_default_thresholds_change_the_pytorch_pipeline_and_the_graph_alike(
     from inference.torch_graph import predict_sequence
     from inference.tflite_graph import build_inference_module
 
-    cfg = tiny_cfg()
+    cfg = tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN)
     net = random_net(cfg, 1)
     twin = keras_twin(net, cfg)
     for frames, thresholds, dummy in fallback_cases(net):

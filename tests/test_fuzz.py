@@ -16,8 +16,7 @@ import torch
 from common.errors import ExitCode
 from data.landmarks import SELECTED_COLUMNS
 from scripts import predict, prepare_data
-from tests.test_bad_cases import in_thread
-from tests.test_bad_inputs import Ws
+from tests.bad_input_helpers import Ws, in_thread
 from tests.raw_helpers import make_raw
 
 W = len(SELECTED_COLUMNS)

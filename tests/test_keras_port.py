@@ -14,7 +14,8 @@ from inference.torch_graph import predict_sequence  # noqa: E402
 from inference.tflite_graph import build_inference_module  # noqa: E402
 from models.keras.mdl_2_pt import Net  # noqa: E402
 from models.keras.port import PortError, port_weights  # noqa: E402
-from tests.export_helpers import raw_frames, random_net, tiny_cfg  # noqa: E402
+from tests.export_helpers import EXPORT_MAX_LEN, random_net, raw_frames  # noqa: E402
+from tests.model_helpers import tiny_cfg  # noqa: E402
 
 pytestmark = pytest.mark.tf
 ATOL = 1e-4
@@ -23,7 +24,7 @@ ATOL = 1e-4
 @pytest.fixture(scope="module")
 def cfg():
     torch.set_num_threads(1)
-    return tiny_cfg()
+    return tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_port_uses_every_tensor_exactly_once(pair):
 
 def test_port_rejects_a_wrong_shape(cfg):
     net = random_net(cfg, seed=0)
-    cfg_wrong = tiny_cfg()
+    cfg_wrong = tiny_cfg("cfg_2", max_len=EXPORT_MAX_LEN)
     cfg_wrong.decoder_ffn_dim = 48
     with pytest.raises(PortError, match=r"decoder\.decoder\.layers\.0\.fc1\.weight.*shape"):
         port_weights(net, Net(cfg_wrong))

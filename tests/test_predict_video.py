@@ -14,7 +14,7 @@ pytest.importorskip("tensorflow")
 from data.recordings import recording_id  # noqa: E402
 from scripts import predict  # noqa: E402
 from tests.export_helpers import demo_export  # noqa: E402
-from tests.test_video import FRAMES, landmarks  # noqa: E402
+from tests.video_helpers import FRAMES, landmarks  # noqa: E402
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,7 +16,7 @@ from data.landmarks import HOLISTIC_LANDMARKS, SELECTED_COLUMNS, SELECTED_LANDMA
 from data.prepare import PrepareError, prepare, save_npy_atomic, summarize
 from data.tokenizer import read_character_map
 from scripts import prepare_data
-from tests.raw_helpers import LAYOUT, make_raw  # noqa: F401  (make_raw: tests/test_bad_cases.py imports it from here)
+from tests.raw_helpers import LAYOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 def selected(xyz: np.ndarray) -> np.ndarray:

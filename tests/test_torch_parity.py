@@ -14,8 +14,8 @@ import torch
 from configs import load_config
 from data.tokenizer import decode
 from models import build_model
-from models.weights import load_weights
 from models.decoding import generate_ids
+from models.weights import load_weights
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

@@ -16,13 +16,13 @@ import pytest
 
 from data.landmarks import HOLISTIC_LANDMARKS, HOLISTIC_PARTS, N_HOLISTIC, RAW_LANDMARK_COLUMNS, SELECTED_COLUMNS
 from data.prepare import prepare
-from data.raw_format import METADATA_COLUMNS, RAW_COLUMNS, read_landmark_parquet
+from data.raw_format import METADATA_COLUMNS, RAW_COLUMNS
 from data.recordings import recording_id
+from tests.video_helpers import FRAMES, landmarks
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ("alligator", "bear", "horse")
-FRAMES = {"alligator": 161, "bear": 62, "horse": 124}  # decoded frames (ffprobe agrees)
 EXTRACT = [sys.executable, str(ROOT / "scripts" / "extract_landmarks.py")]
 NO_PERSON_VIDEO = """
 import sys, cv2, numpy as np
@@ -47,12 +47,6 @@ def extracted(tmp_path_factory, video_env, realdata) -> Path:
     done = extract(realdata / "videos", "--out", out)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
-
-
-def landmarks(path: Path) -> np.ndarray:
-    """(T, 543, 3) of the single sequence of an extracted parquet."""
-    (arr,) = read_landmark_parquet(path, RAW_LANDMARK_COLUMNS).values()
-    return arr.reshape(len(arr), 3, N_HOLISTIC).transpose(0, 2, 1)
 
 
 def part(xyz: np.ndarray, name: str) -> np.ndarray:
