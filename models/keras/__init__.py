@@ -8,7 +8,7 @@
 * Keras-only: `layers` (built-at-construction Dense/LayerNorm/BatchNorm with PyTorch's conventions), `port`
   (copies PyTorch weights by walking both trees in parallel, checking every tensor and shape), `tf_setup`.
   No twin: mdl_1 (`rel_attention`, `mdl_1_pt`: never exported), `norms` (Keras' own BatchNorm from `layers`),
-  `decoding` (the TFLite decode loop is `inference.tflite_graph`) and the checkpoint loading.
+  `decoding` (the TFLite decode loop is `inference.tflite_graph`) and `weights` (reading .pth files).
 The exported tf.Module built from these layers (preprocessing, ensemble, fallbacks, KV-cached greedy loop; SPEC §9.3)
 is `inference.tflite_graph`, beside its PyTorch twin `inference.torch_graph`.
 
