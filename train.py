@@ -34,6 +34,7 @@ import torch
 from common import run_layout as layout
 from common.atomic import torch_save_atomic, write_json_atomic
 from common.errors import DivergedError, MissingInputError, UsageError, run_cli
+from common.malloc import keep_freed_memory
 from configs import apply_overrides, config_to_dict, load_config
 from data.dataset import load_landmarks
 from models import build_model
@@ -190,6 +191,8 @@ def fit(cfg: SimpleNamespace, ctx: DistContext,
     state = TrainState()
     if cfg.resume:
         state = restore_resume_state(model, optimizer, scheduler, precision, loaders, logger, cfg, ctx)
+    if cfg.compile:
+        model.compile()  # in place: state-dict keys, checkpoints and unwrap() are unchanged
     model = wrap_model(model, ctx)
     metrics = None
     crash_after = int(os.environ.get(CRASH_ENV, "0"))
@@ -232,6 +235,7 @@ def check_before_writing(cfg: SimpleNamespace) -> None:
 def main(argv: list[str] | None = None) -> dict[str, float] | None:
     """Parse, set up (distributed) devices and seeds, train; returns the last validation metrics on rank 0."""
     cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    keep_freed_memory()  # no page-faulting of every step's activations on CPU (common/malloc.py)
     ctx = setup_distributed(cfg.device)
     logging.basicConfig(level=logging.INFO if ctx.is_main else logging.WARNING,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)

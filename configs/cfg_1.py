@@ -34,6 +34,7 @@ cfg.neptune_mode = "offline"  # offline | async | debug (async needs neptune_pro
 cfg.neptune_project = ""
 cfg.resume = False
 cfg.init_weights = None  # path of a state dict or {'model': ...} checkpoint to start from (loaded strictly)
+cfg.compile = False  # torch.compile the model's forward (Module.compile: same module, same checkpoints)
 cfg.ckpt_every_epochs = 1  # full resumable checkpoint cadence (epochs); 0 disables
 
 # tokenizer / data

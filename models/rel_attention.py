@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.attention import head_dim, key_padding_bias, merge_heads, split_heads
-from models.fused import Affine, Dropout, affine_linear
+from models.fused import Affine, Dropout, affine_linear, dropout
 
 SINUSOID_BASE: float = 10000.0
 
@@ -40,8 +40,10 @@ def relative_shift(scores: torch.Tensor) -> torch.Tensor:
     in the flattened `(L, 2L)` matrix that element sits at `(L-1) + i*(2L-1) + j`.
     """
     length = scores.shape[-2]
-    flat = scores.flatten(-2)[..., length - 1: length - 1 + length * (2 * length - 1)]
-    return flat.unflatten(-1, (length, 2 * length - 1))[..., :length]
+    scores = scores.contiguous()
+    # one as_strided view (not flatten/slice/unflatten/slice): its backward is one zero-fill and one copy
+    return scores.as_strided((*scores.shape[:-1], length), (*scores.stride()[:-2], 2 * length - 1, 1),
+                             scores.storage_offset() + length - 1)
 
 
 class RelPositionalEncoding(nn.Module):
@@ -89,8 +91,15 @@ class RelativeMultiHeadAttention(nn.Module):
         pos_scores = relative_shift((q + self.v_bias[:, None].to(q.dtype)) @ p.transpose(-1, -2))
         scale = 1.0 / math.sqrt(self.head_dim)
         bias = pos_scores * scale + key_padding_bias(valid, pos_scores.dtype)
-        out = F.scaled_dot_product_attention(q + self.u_bias[:, None].to(q.dtype), k, v, attn_mask=bias,
-                                             dropout_p=self.dropout_p if self.training else 0.0, scale=scale)
+        q = q + self.u_bias[:, None].to(q.dtype)
+        if self.training and self.dropout_p > 0 and x.device.type == "cpu":
+            # SDPA's CPU kernels have no dropout: its fallback draws the mask with bernoulli_ (slow) and re-checks
+            # every row for -inf. The same maths, with the CPU dropout of models/fused.py:
+            scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale).add_(bias)
+            out = dropout(torch.softmax(scores, dim=-1), self.dropout_p, True) @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale,
+                                                 dropout_p=self.dropout_p if self.training else 0.0)
         return self.out_proj(merge_heads(out))
 
 
