@@ -8,6 +8,8 @@ backward, accumulation, clipping, optimiser and schedule):
 * `model_only`: one fixed batch fed again and again (the model's cost alone);
 * `end_to_end`: batches from the real DataLoader (cfg.num_workers workers, full augmentation), when the datamount
   holds prepared data (cfg.train_df, or train_folded.csv before the OOF table exists); otherwise skipped.
+Each is also projected to one epoch of `--epoch-samples` samples (default: the cfg_2 full fit, ~67.7k) and to
+cfg.epochs epochs. `--compile True` (a config override) compiles the model as train.py does.
 Output: datamount/benchmarks/training.json (or --out).
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ from common.atomic import write_json_atomic
 from common.run_layout import INFERENCE_ARGS_NAME
 
 DEFAULT_OUT = Path("datamount/benchmarks/training.json")
+FULL_FIT_SAMPLES: int = 67_700  # cfg_2 epoch of the full fit (competition + supplemental rows), for projections
 ROUND1_TRAIN_DF = "datamount/train_folded.csv"
 
 
@@ -82,7 +85,10 @@ def benchmark(name: str, overrides: list[str], warmup: int, steps: int) -> dict:
     cfg.seed, cfg.logger = 0 if cfg.seed < 0 else cfg.seed, "none"
     ctx = DistContext(device=resolve_device(cfg.device))
     model = build_model(cfg).to(ctx.device)
+    if cfg.compile:
+        model.compile()  # as train.py does
     result: dict = {"batch_size": cfg.batch_size, "max_len": cfg.max_len, "num_workers": cfg.num_workers,
+                    "epochs": cfg.epochs, "compile": cfg.compile, "mixed_precision": cfg.mixed_precision,
                     "params": sum(p.numel() for p in model.parameters() if p.requires_grad)}
     if not data_available(cfg):
         print(f"{name}: no prepared data at {cfg.train_df}; end_to_end skipped, model_only on random batches")
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--epoch-samples", type=int, default=FULL_FIT_SAMPLES,
+                        help="samples per epoch for the projected epoch and run times (cfg_2 full fit: ~67.7k)")
     args, overrides = parser.parse_known_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -127,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         report["configs"][name] = result = benchmark(name, overrides, args.warmup, args.steps)
         for kind in ("model_only", "end_to_end"):
             if kind in result:
-                print(f"{name:<8} {kind:<11} batch {result['batch_size']:>3}: {result[kind]['s_per_step']:.3f} s/step,"
-                      f" {result[kind]['samples_per_s']:.1f} samples/s")
+                r = result[kind]
+                r["projected_epoch_min"] = round(args.epoch_samples / r["samples_per_s"] / 60, 2)
+                r["projected_run_h"] = round(r["projected_epoch_min"] * result["epochs"] / 60, 1)
+                print(f"{name:<8} {kind:<11} batch {result['batch_size']:>3}: {r['s_per_step']:.3f} s/step,"
+                      f" {r['samples_per_s']:.1f} samples/s; an epoch of {args.epoch_samples} samples"
+                      f" {r['projected_epoch_min']:.1f} min, {result['epochs']} epochs {r['projected_run_h']:.1f} h")
     write_json_atomic(report, args.out)
     print(f"written: {args.out}")
     return 0
