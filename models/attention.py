@@ -9,6 +9,9 @@ keys masked in attention, inputs zeroed in the conv module, BN statistics over v
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+from models.fused import dropout
 
 
 def head_dim(dim: int, num_heads: int, setting: str) -> int:
@@ -34,3 +37,23 @@ def key_padding_bias(valid: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Additive bias `(B, 1, 1, L)`: 0 on valid keys, `finfo(dtype).min` on padded ones (as HF's masks)."""
     bias = torch.zeros(valid.shape, dtype=dtype, device=valid.device)
     return bias.masked_fill(~valid, torch.finfo(dtype).min)[:, None, None, :]
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None,
+           dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None) -> torch.Tensor:
+    """`F.scaled_dot_product_attention(q, k, v, bias, dropout_p, is_causal, scale)`, `(B, H, L, dh)` tensors.
+
+    With dropout on CPU, the same maths spelled out with the CPU dropout of models/fused.py: SDPA's CPU kernels
+    have no dropout, and its fallback draws the mask with `bernoulli_` and re-checks every row for -inf (masked
+    scores here are `finfo.min`, never -inf, so no row is empty). Elsewhere (no dropout, or CUDA) SDPA itself.
+    """
+    if dropout_p == 0.0 or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout_p, is_causal=is_causal,
+                                              scale=scale)
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(q.shape[-1] ** -0.5 if scale is None else scale)
+    if is_causal:  # top-left aligned, as SDPA: query i sees keys 0..i
+        future = torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device).triu_(1)
+        scores.masked_fill_(future, torch.finfo(scores.dtype).min)
+    if bias is not None:
+        scores.add_(bias)
+    return dropout(torch.softmax(scores, dim=-1), dropout_p, True) @ v

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from data.tokenizer import MASK_ID, PAD_ID, SOS_ID, VOCAB_SIZE
-from models.attention import head_dim, key_padding_bias, merge_heads, split_heads
+from models.attention import attend, head_dim, key_padding_bias, merge_heads, split_heads
 from models.fused import Dropout
 
 POSITION_TABLE_EXTRA_ROWS: int = 2  # HF Speech2Text allocates max_target_positions + 2 rows ("offset")
@@ -84,8 +84,8 @@ class BartAttention(nn.Module):
         q = split_heads(self.q_proj(h), self.num_heads)
         k, v = kv
         bias = None if key_valid is None else key_padding_bias(key_valid, q.dtype)
-        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=bias, is_causal=is_causal,
-                                             dropout_p=self.dropout_p if self.training else 0.0)
+        out = attend(q, k.to(q.dtype), v.to(q.dtype), bias, is_causal=is_causal,
+                     dropout_p=self.dropout_p if self.training else 0.0)
         return self.out_proj(merge_heads(out))
 
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.attention import head_dim, key_padding_bias, merge_heads, split_heads
-from models.fused import Affine, Dropout, affine_linear, dropout
+from models.attention import attend, head_dim, key_padding_bias, merge_heads, split_heads
+from models.fused import Affine, Dropout, affine_linear
 
 SINUSOID_BASE: float = 10000.0
 
@@ -91,15 +91,8 @@ class RelativeMultiHeadAttention(nn.Module):
         pos_scores = relative_shift((q + self.v_bias[:, None].to(q.dtype)) @ p.transpose(-1, -2))
         scale = 1.0 / math.sqrt(self.head_dim)
         bias = pos_scores * scale + key_padding_bias(valid, pos_scores.dtype)
-        q = q + self.u_bias[:, None].to(q.dtype)
-        if self.training and self.dropout_p > 0 and x.device.type == "cpu":
-            # SDPA's CPU kernels have no dropout: its fallback draws the mask with bernoulli_ (slow) and re-checks
-            # every row for -inf. The same maths, with the CPU dropout of models/fused.py:
-            scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale).add_(bias)
-            out = dropout(torch.softmax(scores, dim=-1), self.dropout_p, True) @ v
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale,
-                                                 dropout_p=self.dropout_p if self.training else 0.0)
+        out = attend(q + self.u_bias[:, None].to(q.dtype), k, v, bias, scale=scale,
+                     dropout_p=self.dropout_p if self.training else 0.0)
         return self.out_proj(merge_heads(out))
 
 

@@ -83,3 +83,25 @@ def test_rotate_pairs_on_interleaved_rows_is_apply_rotary(dtype):
 def test_interleave_index_pairs_each_heads_halves():
     order = interleave_index(2, 6).tolist()
     assert order == [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_attend_with_cpu_dropout_is_sdpa_maths_with_the_dropout_mask(is_causal):
+    """models.attention.attend: with dropout on CPU, softmax(q.k * scale + causal + bias) * mask @ v."""
+    from models.attention import attend, key_padding_bias
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 5, generator=g, dtype=torch.float64) for _ in range(3))
+    valid = torch.ones(2, 7, dtype=torch.bool)
+    valid[1, 5:] = False
+    bias = key_padding_bias(valid, q.dtype) + torch.randn(2, 3, 7, 7, generator=g, dtype=torch.float64)
+    sdpa_bias = None if is_causal else bias  # SDPA takes one or the other
+    assert torch.equal(attend(q, k, v, sdpa_bias, 0.0, is_causal), F.scaled_dot_product_attention(
+        q, k, v, attn_mask=sdpa_bias, is_causal=is_causal))
+    torch.manual_seed(3)
+    got = attend(q, k, v, bias, 0.3, is_causal, scale=0.7)
+    torch.manual_seed(3)
+    mask = keep_mask(torch.Size([2, 3, 7, 7]), 0.7, torch.device("cpu")).double()
+    scores = q @ k.transpose(-1, -2) * 0.7 + bias
+    if is_causal:
+        scores = scores.masked_fill(torch.ones(7, 7, dtype=torch.bool).triu(1), float("-inf"))
+    torch.testing.assert_close(got, (torch.softmax(scores, -1) * mask) @ v)
