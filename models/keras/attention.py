@@ -1,9 +1,9 @@
 """Keras twin of models/attention.py: the helpers shared by the twin's attentions, on unbatched tensors.
 
-`split_heads` / `merge_heads` are the twins of the PyTorch helpers of the same name (without the batch axis);
-`head_dim` is not re-stated: the Keras layers import it from models.attention. `attend` stands in for
-`F.scaled_dot_product_attention` (written out, for TFLite). The twin runs on one unpadded sequence, so there
-is no key-padding bias; the decoder's causal and cache-slot masks are additive biases of `MASKED_SCORE`.
+`split_heads`, `merge_heads` and `attend` are the twins of the PyTorch helpers of the same name (without the batch
+axis, dropout or `is_causal`); `head_dim` is not re-stated: the Keras layers import it from models.attention. The
+twin runs on one unpadded sequence, so there is no key-padding bias; the decoder's causal and cache-slot masks are
+additive biases of `MASKED_SCORE`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def merge_heads(x: tf.Tensor) -> tf.Tensor:
 
 
 def attend(q: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, bias: tf.Tensor | None = None) -> tf.Tensor:
-    """softmax(q k^T + bias) v per head; q (H, L, dh), keys/values (H, S, dh); q carries the 1/sqrt(dh) scale."""
+    """softmax(q k^T + bias) v per head; q (H, L, dh), keys/values (H, S, dh); q carries the 1/sqrt(dh) scale.
+    Twin of `models.attention.attend`."""
     scores = tf.matmul(q, keys, transpose_b=True)
     if bias is not None:
         scores = scores + bias
