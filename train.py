@@ -37,14 +37,14 @@ from common.errors import DivergedError, MissingInputError, UsageError, run_cli
 from common.malloc import keep_freed_memory
 from configs import apply_overrides, config_to_dict, load_config
 from data.dataset import load_landmarks
+from metrics.validation import dummy_baseline, format_metrics, score_predictions
 from models import build_model
-from models.checkpoint import load_weights
-from training import checkpointing as ckpt
+from models.weights import load_weights
+from training import resume as ckpt
 from training.data import Loaders, build_datasets, build_loaders, check_config_values, check_training_inputs
 from training.distributed import (DistContext, all_gather_objects, barrier, broadcast_object, setup_distributed,
                                   teardown, unwrap, wrap_model)
-from training.engine import (Precision, TrainState, build_precision, dummy_baseline, format_metrics,
-                             score_predictions, train_one_epoch, validate)
+from training.engine import Precision, TrainState, build_precision, train_one_epoch, validate
 from training.logger import RunLogger
 from training.optim import build_optimizer, build_scheduler
 from training.seeding import RANDOM_SEED, collect_rng_states, draw_seed, restore_rng_states, set_seed

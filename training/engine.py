@@ -14,8 +14,6 @@ import torch
 from tqdm import tqdm
 
 from common.errors import DivergedError
-# Re-exported only for train.py (another change in flight owns it): drop once it imports metrics.validation.
-from metrics.validation import dummy_baseline, format_metrics, score_predictions  # noqa: F401
 from postprocess.confidence_fallback import decode_batch
 from training.distributed import DistContext, all_gather_objects, gather_in_order, unwrap
 from training.logger import RunLogger
