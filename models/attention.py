@@ -2,9 +2,10 @@
 
 Padding (mdl_2's `LlamaAttention` and the decoder): the original masks score (i, j) unless both frame i and
 frame j are valid, so a padded query row is fully masked and becomes a uniform average. Here only padded *keys*
-are masked (one `(B, 1, 1, L)` bias, which lets `scaled_dot_product_attention` use its fused kernels). Valid query rows are identical either way
-(each sees exactly the valid keys); padded rows differ, and padded rows never reach a valid row (SPEC §5.1:
-keys masked in attention, inputs zeroed in the conv module, BN statistics over valid rows only).
+are masked (one `(B, 1, 1, L)` bias, which lets `scaled_dot_product_attention` use its fused kernels). Valid
+query rows are identical either way (each sees exactly the valid keys); padded rows differ, and padded rows never
+reach a valid row (SPEC §5.1: keys masked in attention, inputs zeroed in the conv module, BN statistics over valid
+rows only).
 """
 from __future__ import annotations
 

@@ -7,8 +7,9 @@
   of a linear layer (attention projections, feed-forward `ffn1`).
 * `Dropout` / `dropout`: on CPU, the keep mask comes from 31 uniform random bits per element (numpy's PCG64,
   seeded from torch's generator) compared with a threshold, ~3x faster than `bernoulli_` and finer than its
-  24-bit float draw, and is kept as the scaled float mask (one multiplication forward and backward; bool tensors are slow on CPU). On other devices it
-  is `F.dropout` (the fused CUDA kernel). Same distribution as `nn.Dropout`, a different random stream.
+  24-bit float draw, and is kept as the scaled float mask (one multiplication forward and backward; bool tensors
+  are slow on CPU). On other devices it is `F.dropout` (the fused CUDA kernel). Same distribution as
+  `nn.Dropout`, a different random stream.
 * `rotate_pairs`: the rotary rotation as one complex multiplication over adjacent (even, odd) pairs; callers
   permute the rows of the q/k projections so that each head's `(i, i + dh/2)` pairs of `rotate_half` become
   adjacent (q.k is unchanged by one permutation applied to both; `rope.interleave_index`).

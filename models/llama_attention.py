@@ -24,6 +24,8 @@ class LlamaAttention(nn.Module):
         self.k_proj = nn.Linear(dim, dim, bias=False)
         self.v_proj = nn.Linear(dim, dim, bias=False)
         self.o_proj = nn.Linear(dim, dim, bias=False)
+        # q/k row order of `rotate_pairs` (derived, so not in the state dict: the weights keep the original order)
+        self.register_buffer("qk_order", interleave_index(num_heads, dim // num_heads), persistent=False)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None,
                 pre: Affine | None = None) -> torch.Tensor:
@@ -37,7 +39,7 @@ class LlamaAttention(nn.Module):
             raise ValueError("LlamaAttention needs the rotary tables (cos, sin)")
         batch, length, dim = x.shape
         heads = self.num_heads
-        order = interleave_index(heads, dim // heads).to(x.device)
+        order = self.qk_order
         weight = torch.cat((self.q_proj.weight[order], self.k_proj.weight[order], self.v_proj.weight))
         qkv = affine_linear(x, weight, None, pre).view(batch, length, 3, heads, dim // heads)
         freqs = rotary_freqs(*rope)[0, 0, :length, None, None]  # (L, 1, 1, dh/2)

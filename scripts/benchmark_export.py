@@ -14,7 +14,6 @@ Targets (issue 5): the original 2-seed cfg_2 file is ~39 MiB and takes ~180 ms a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import MethodType
 
 import numpy as np
+import psutil
 import torch
 import torch.nn.functional as F
 
@@ -252,43 +253,37 @@ def profile_step(step: Callable[[], None], device: torch.device, rows: int = 25)
     return {"total_s": total / 1e6, "kernel_s": kernel / 1e6, "kernel_share": kernel / total, "table": table}
 
 
-def peak_memory(name: str, variant: str, batch_size: int, frames: int, device: torch.device) -> dict:
-    """Peak memory of one training step of `variant` ('ours' | 'original_style') at `batch_size`.
+def measure_step_memory(name: str, variant: str, batch_size: int, frames: int, device: torch.device) -> dict:
+    """One training step of `variant` ('ours' | 'original_style'); memory in use before it and at its peak (MB).
 
-    CPU: in a fresh process (this script with `--memory-child`), `ru_maxrss` after the step minus the resident
-    size before it (model, batch and libraries). CUDA: `max_memory_allocated` during the step, in this process.
+    CUDA: `memory_allocated` / `max_memory_allocated`. CPU: the resident set before the step and the process'
+    peak resident set (`ru_maxrss`), so on CPU call it in a fresh process (`peak_memory`).
     """
+    ours, other = build_pair(name, device, variant != "ours")
+    step = train_step(ours if variant == "ours" else other, make_batch(batch_size, frames, device))
     if device.type == "cuda":
-        ours, other = build_pair(name, device, variant != "ours")
-        model = ours if variant == "ours" else other
-        batch = make_batch(batch_size, frames, device)
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        train_step(model, batch)()
+        before = torch.cuda.memory_allocated(device) / 2 ** 20
+        step()
         torch.cuda.synchronize(device)
-        return {"peak_mb": torch.cuda.max_memory_allocated(device) / 2 ** 20,
-                "step_mb": (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20}
+        peak = torch.cuda.max_memory_allocated(device) / 2 ** 20
+    else:
+        before = psutil.Process().memory_info().rss / 2 ** 20
+        step()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {"peak_mb": peak, "step_mb": peak - before}
+
+
+def peak_memory(name: str, variant: str, batch_size: int, frames: int, device: torch.device) -> dict:
+    """`measure_step_memory` at `batch_size`: in this process on CUDA, in a fresh one on CPU (this script with
+    `--memory-child`, one thread), so that the peak resident set is the step's and not this process' history.
+    """
+    if device.type == "cuda":
+        return measure_step_memory(name, variant, batch_size, frames, device)
     out = subprocess.run([sys.executable, __file__, "--memory-child", name, variant, str(batch_size), str(frames)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def memory_child(name: str, variant: str, batch_size: int, frames: int) -> None:
-    """`--memory-child`: one CPU training step in this fresh process; prints the JSON that `peak_memory` reads."""
-    torch.set_num_threads(1)
-    ours, other = build_pair(name, torch.device("cpu"), variant != "ours")
-    model = ours if variant == "ours" else other
-    batch = make_batch(batch_size, frames, torch.device("cpu"))
-    before = _rss_mb()
-    train_step(model, batch)()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"peak_mb": peak, "step_mb": peak - before}))
 
 
 def benchmark_config(name: str, args: argparse.Namespace, device: torch.device) -> dict:
@@ -359,7 +354,8 @@ def main(argv: list[str] | None = None) -> dict:
     keep_freed_memory()
     if args.memory_child:
         name, variant, batch_size, frames = args.memory_child
-        memory_child(name, variant, int(batch_size), int(frames))
+        torch.set_num_threads(1)
+        print(json.dumps(measure_step_memory(name, variant, int(batch_size), int(frames), torch.device("cpu"))))
         return {}
     device = torch.device(args.device)
     report = {"settings": {"batch_size": args.batch_size, "frames": args.frames, "repeats": args.repeats,

@@ -45,7 +45,7 @@ from pathlib import Path
 from common.atomic import write_bytes_atomic
 from common.errors import ExitCode
 from data.datamount import NPY_DIR
-from data.team import SUPPLEMENTAL_FOLDER, TEAM_CSVS, TEAM_DATASETS, git_blob_sha1, is_team_csv, team_csv_url
+from data.team import SUPPLEMENTAL_FOLDER, TEAM_CSVS, TEAM_DATASETS, git_blob_sha1, team_csv_url
 
 COMPETITION = "asl-fingerspelling"
 DEFAULT_DATAMOUNT = Path("datamount")
